@@ -1,0 +1,66 @@
+"""Errors that reach a user as one line, with the exit code the command line maps them to."""
+
+from __future__ import annotations
+
+
+class IrError(Exception):
+    """A request that was refused or invalid; shown to the user as one line (exit 2)."""
+
+    exit_code = 2
+
+
+class NotFound(IrError):
+    """Something named by the user does not exist (an incident, a playbook, a task)."""
+
+
+class InvalidInput(IrError):
+    """A value given by the user cannot be used (bad fact value, bad path, bad CSV row)."""
+
+
+class Refused(IrError):
+    """A well-formed request that the incident's current state does not allow.
+
+    Attributes:
+        reasons: the individual reasons, e.g. each guard that blocks a transition.
+    """
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons or [])
+
+
+class StaleView(Refused):
+    """The caller acted on a view of the incident that has since changed."""
+
+
+class ContentError(IrError):
+    """A content file (playbook, scenario, rule, template) is invalid.
+
+    The message names the file, the line and the field, e.g.
+    ``playbooks/x.yaml:12: phases[2].tasks[0].role: unknown role 'dpo2'``.
+    """
+
+    def __init__(self, path: str, line: int | None, field: str, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.problem = problem
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
+
+
+class ContentErrors(IrError):
+    """Several problems found in content files; ``str()`` gives the first one."""
+
+    def __init__(self, errors: list[ContentError]) -> None:
+        self.errors = errors
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        super().__init__(f"{errors[0]}{more}")
+
+
+class WorkspaceError(IrError):
+    """The workspace database cannot be opened or used (locked, read-only, too new, full disk)."""
+
+
+class IntegrityError(IrError):
+    """The event log does not verify: a hash, link or sequence number does not match."""

@@ -1,0 +1,199 @@
+"""The workspace database: one SQLite file in WAL mode, opened through sqlite-utils.
+
+Transaction policy (the whole of it):
+
+* Every change goes through :meth:`Store.write`, which opens ``BEGIN IMMEDIATE``. The write
+  lock is taken before anything is read, so the chain head and the projection a command
+  decides on cannot change under it; other processes wait (``busy_timeout``) rather than
+  fail. The events and their projection updates commit together or not at all.
+* Multi-query reads go through :meth:`Store.read` (a deferred transaction) so they see one
+  consistent snapshot.
+* ``synchronous=FULL``: a command that returned has reached the disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from ir.errors import WorkspaceError
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a command waits for another process's write to finish."""
+
+_MIGRATION_SETS: list[Migrations] = []
+
+
+def register_migrations(migrations: Migrations) -> Migrations:
+    """Add a store module's migration set; sets apply in registration order."""
+    if all(m.name != migrations.name for m in _MIGRATION_SETS):
+        _MIGRATION_SETS.append(migrations)
+    return migrations
+
+
+def explain(exc: sqlite3.Error, path: Path) -> str:
+    """Turn an SQLite error into a sentence a responder can act on."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return f"workspace {path} is busy: another ir process held it for over {BUSY_TIMEOUT_MS // 1000}s; try again"
+    if "readonly" in text or "read-only" in text:
+        return f"workspace {path} is read-only; nothing was changed"
+    if "full" in text:
+        return f"the disk holding workspace {path} is full; nothing was changed"
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a usable ir workspace ({exc})"
+    if "unable to open" in text:
+        return f"cannot open workspace {path} (check the folder exists and is writable)"
+    return f"workspace {path}: {exc}"
+
+
+class Store:
+    """An open workspace.
+
+    Args:
+        path: the SQLite file; created (with its folder) if missing and ``create`` is true.
+        create: allow creating a new workspace.
+
+    Raises:
+        WorkspaceError: the file cannot be opened, is not an ir workspace, or was written by
+            a newer version of ir.
+    """
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise WorkspaceError(f"no workspace at {self.path} (run 'ir init' to create one)")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create folder {self.path.parent}: {exc.strerror}") from None
+        elif self.path.is_dir():
+            raise WorkspaceError(f"{self.path} is a folder; give the workspace's database file")
+        try:
+            self.db = Database(self.path, execute_plugins=False, strict=True)
+            self.conn: sqlite3.Connection = self.db.conn
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._prepare()
+        except sqlite3.Error as exc:
+            self.close()
+            raise WorkspaceError(explain(exc, self.path)) from None
+
+    def _prepare(self) -> None:
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            self.db.enable_wal()
+        self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        tables = set(self.db.table_names())
+        if tables and "_sqlite_migrations" not in tables:
+            raise WorkspaceError(f"{self.path} is an SQLite database but not an ir workspace")
+        known = {(m.name, mig.name) for m in _MIGRATION_SETS for mig in m._migrations}
+        if "_sqlite_migrations" in tables:
+            applied = self.conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
+            newer = [f"{s}/{n}" for s, n in applied if s.startswith("ir.") and (s, n) not in known]
+            if newer:
+                raise WorkspaceError(
+                    f"workspace {self.path} was written by a newer ir (schema {newer[0]}); upgrade ir to use it"
+                )
+        if not any(m.pending(self.db) for m in _MIGRATION_SETS):
+            return
+        # Two processes may open a new workspace at once: migrate under the write lock.
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for migrations in _MIGRATION_SETS:
+                migrations.apply(self.db)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the workspace."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): everything inside commits or nothing does.
+
+        Raises:
+            WorkspaceError: the workspace is locked too long, read-only or the disk is full.
+        """
+        if self.conn.in_transaction:
+            raise RuntimeError("write transactions do not nest")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise WorkspaceError(explain(exc, self.path)) from None
+        try:
+            yield self.conn
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise WorkspaceError(explain(exc, self.path)) from None
+        except BaseException:
+            self._rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise WorkspaceError(explain(exc, self.path)) from None
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read snapshot: several queries see the same state of the workspace."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        try:
+            self.conn.execute("BEGIN")
+            yield self.conn
+        except sqlite3.Error as exc:
+            raise WorkspaceError(explain(exc, self.path)) from None
+        finally:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Run a read query and return rows that can be indexed by column name."""
+        try:
+            cursor = self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(explain(exc, self.path)) from None
+        names = [d[0] for d in cursor.description or ()]
+        return [_Row(names, row) for row in cursor.fetchall()]
+
+
+class _Row(dict):  # type: ignore[type-arg]
+    """A row as a dict of column name to value."""
+
+    def __init__(self, names: list[str], values: tuple[Any, ...]) -> None:
+        super().__init__(zip(names, values, strict=True))

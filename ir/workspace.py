@@ -1,0 +1,95 @@
+"""The one wiring point: a workspace and the services that act on it.
+
+The command line and the terminal UI both construct a :class:`Workspace` and call its
+services; neither touches the store directly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+
+from ir.audit import AuditService
+from ir.clock import Clock, SystemClock
+from ir.content.paths import ContentPaths
+from ir.engine.catalog import PlaybookCatalog
+from ir.engine.service import IncidentService, Reactor
+from ir.engine.state import IncidentState
+from ir.i18n import locale_from_env, normalise_locale
+from ir.store import Store
+
+ClockProvider = Callable[[IncidentState], "Clock | None"]
+"""Gives the clock of an incident that does not run on the wall clock (e.g. a drill)."""
+
+
+def default_db_path(environ: dict[str, str] | None = None) -> Path:
+    """``IR_DB`` if set, else ``workspace.db`` in the user's data folder."""
+    env = os.environ if environ is None else environ
+    if env.get("IR_DB"):
+        return Path(env["IR_DB"]).expanduser()
+    return Path(platformdirs.user_data_dir("ir", appauthor=False)) / "workspace.db"
+
+
+def default_actor(environ: dict[str, str] | None = None) -> str:
+    """``IR_ACTOR`` if set, else the operating-system user name."""
+    env = os.environ if environ is None else environ
+    if env.get("IR_ACTOR", "").strip():
+        return env["IR_ACTOR"].strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Workspace:
+    """An open workspace with its services.
+
+    Args:
+        path: the workspace database (default: :func:`default_db_path`).
+        clock: the wall clock (a virtual one in tests).
+        actor: who is acting (default: :func:`default_actor`).
+        lang: display language (default: from ``IR_LANG`` / the system locale).
+        create: create the workspace if it does not exist.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        clock: Clock | None = None,
+        actor: str | None = None,
+        lang: str | None = None,
+        create: bool = True,
+    ) -> None:
+        self.store = Store(path or default_db_path(), create=create)
+        self.clock: Clock = clock or SystemClock()
+        self.actor = (actor or default_actor()).strip() or "unknown"
+        self.lang = normalise_locale(lang) if lang else locale_from_env()
+        self.content = ContentPaths.from_env(self.store.path.parent)
+        self.reactors: list[Reactor] = []
+        self.clock_providers: list[ClockProvider] = []
+        self.playbooks = PlaybookCatalog(self.content)
+        self.incidents = IncidentService(self)
+        self.audit = AuditService(self)
+
+    def clock_for(self, state: IncidentState) -> Clock:
+        """The clock an incident's events are stamped with: a drill's own, else the wall clock."""
+        for provider in self.clock_providers:
+            clock = provider(state)
+            if clock is not None:
+                return clock
+        return self.clock
+
+    def close(self) -> None:
+        """Close the workspace's database connection."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,84 @@
+"""The ``ir`` command line: a thin shell over the workspace's services.
+
+Exit status: 0 success; 2 a refused or invalid request (one line on stderr); 1 an
+internal fault. No traceback reaches the user unless ``IR_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from ir import __version__
+from ir.cli.common import env, workspace_options
+from ir.errors import ContentErrors, IrError
+from ir.store.db import explain
+
+
+class IrGroup(click.Group):
+    """A command group that turns every error into one line and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except ContentErrors as exc:
+            for error in exc.errors:
+                click.echo(f"ir: error: {error}", err=True)
+            ctx.exit(exc.exit_code)
+        except IrError as exc:
+            click.echo(f"ir: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except sqlite3.Error as exc:
+            click.echo(f"ir: error: {explain(exc, env().db_path)}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("ir: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # the last line of defence: no traceback for users
+            if os.environ.get("IR_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"ir: internal error: {type(exc).__name__}: {exc} (set IR_DEBUG=1 for details)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=IrGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@workspace_options
+@click.version_option(__version__, prog_name="ir")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Breach incident response and drills, in the terminal.
+
+    Run without a command to open the terminal app on the workspace.
+    """
+    env()
+    if ctx.invoked_subcommand is None:
+        from ir.cli.incident import print_incident_list
+
+        print_incident_list(mode="live", include_closed=False, as_json=False)
+
+
+def _register() -> None:
+    from ir.cli import admin, audit, incident, playbook, report
+
+    for module in (incident, playbook, audit, report, admin):
+        cli.add_command(module.group)
+    cli.add_command(admin.init)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv, prog_name="ir", standalone_mode=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

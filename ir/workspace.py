@@ -17,6 +17,7 @@ from ir.audit import AuditService
 from ir.clock import Clock, SystemClock
 from ir.content.paths import ContentPaths
 from ir.engine.catalog import PlaybookCatalog
+from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
@@ -73,6 +74,7 @@ class Workspace:
         self.reactors: list[Reactor] = []
         self.clock_providers: list[ClockProvider] = []
         self.playbooks = PlaybookCatalog(self.content)
+        self.profile = ProfileService(self)
         self.incidents = IncidentService(self)
         self.audit = AuditService(self)
 

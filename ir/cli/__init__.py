@@ -65,9 +65,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from ir.cli import admin, audit, incident, playbook, report
+    from ir.cli import admin, audit, incident, playbook, profile, report
 
-    for module in (incident, playbook, audit, report, admin):
+    for module in (incident, playbook, profile, audit, report, admin):
         cli.add_command(module.group)
     cli.add_command(admin.init)
 

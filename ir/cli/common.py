@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,7 +12,20 @@ from typing import Any, TypeVar
 import click
 from rich.cells import cell_len
 
+from ir.clock import Clock, VirtualClock, parse_instant
+from ir.errors import InvalidInput
 from ir.workspace import Workspace, default_db_path
+
+
+def clock_from_env() -> Clock | None:
+    """A frozen clock when ``IR_NOW`` is set (reproducible reports, demos and tests)."""
+    value = os.environ.get("IR_NOW", "").strip()
+    if not value:
+        return None
+    try:
+        return VirtualClock(parse_instant(value))
+    except ValueError as exc:
+        raise InvalidInput(f"IR_NOW: {exc}") from None
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,7 +47,7 @@ class Env:
     def workspace(self, *, create: bool = True) -> Workspace:
         """The open workspace (opened on first use, closed when the command ends)."""
         if self._ws is None:
-            self._ws = Workspace(self.db_path, actor=self.actor, lang=self.lang, create=create)
+            self._ws = Workspace(self.db_path, clock=clock_from_env(), actor=self.actor, lang=self.lang, create=create)
         return self._ws
 
     def close(self) -> None:

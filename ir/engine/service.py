@@ -167,13 +167,17 @@ class IncidentService:
         facts: dict[str, Any] | None = None,
         mode: str = "live",
     ) -> IncidentState:
-        """Declare a new incident on a playbook; the actor becomes its commander."""
+        """Declare a new incident on a playbook; the actor becomes its commander.
+
+        The workspace profile's facts are copied in first; ``facts`` given here override them.
+        """
         if mode not in MODES:
             raise InvalidInput(f"mode '{mode}' is not one of: {', '.join(MODES)}")
         pb = self.ws.playbooks.get(playbook_id)
         clock = self._clock or self.ws.clock
+        initial = {**self.ws.profile.facts(), **(facts or {})}
         new = commands.open_incident(
-            pb, title=title, severity=severity, mode=mode, actor=self.actor, now=clock.now(), facts=facts
+            pb, title=title, severity=severity, mode=mode, actor=self.actor, now=clock.now(), facts=initial
         )
         with self.ws.store.write() as conn:
             eventlog.put_snapshot(conn, pb.digest, pb.id, pb.version, pb.definition())

@@ -4,7 +4,7 @@ Importing it registers every store module's migrations and projectors; later
 capabilities add a module here with their own tables and event kinds.
 """
 
-from ir.store import events, incidents, rebuild  # noqa: F401  (registration)
+from ir.store import events, incidents, profile, rebuild  # noqa: F401  (registration)
 from ir.store.chain import GENESIS, ChainProblem, Event, canonical_json
 from ir.store.db import Store
 from ir.store.events import VerifyReport

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ir.errors import InvalidInput
+
 LOCALES = ("en", "zh-CN")
 """Locales that content files may provide; English is the fallback."""
 
@@ -40,11 +42,11 @@ def normalise_locale(value: str) -> str:
     """Map spellings such as ``zh``, ``zh_CN.UTF-8`` or ``EN`` onto :data:`LOCALES`.
 
     Raises:
-        ValueError: the locale is not one ir has text for.
+        InvalidInput: the locale is not one ir has text for.
     """
     low = value.strip().replace("_", "-").split(".")[0].lower()
     if low.startswith("zh"):
         return "zh-CN"
     if low.startswith("en"):
         return "en"
-    raise ValueError(f"unknown language '{value}' (choose one of: {', '.join(LOCALES)})")
+    raise InvalidInput(f"unknown language '{value}' (choose one of: {', '.join(LOCALES)})")

@@ -22,6 +22,9 @@ from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
 from ir.store import Store
+from ir.store.db import database_error_message
+
+__all__ = ["Workspace", "database_error_message", "default_actor", "default_db_path"]
 
 ClockProvider = Callable[[IncidentState], "Clock | None"]
 """Gives the clock of an incident that does not run on the wall clock (e.g. a drill)."""

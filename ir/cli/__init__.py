@@ -7,7 +7,6 @@ internal fault. No traceback reaches the user unless ``IR_DEBUG=1``.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import traceback
 from typing import Any
@@ -17,7 +16,7 @@ import click
 from ir import __version__
 from ir.cli.common import env, workspace_options
 from ir.errors import ContentErrors, IrError
-from ir.store.db import explain
+from ir.workspace import database_error_message
 
 
 class IrGroup(click.Group):
@@ -35,13 +34,14 @@ class IrGroup(click.Group):
         except IrError as exc:
             click.echo(f"ir: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except sqlite3.Error as exc:
-            click.echo(f"ir: error: {explain(exc, env().db_path)}", err=True)
-            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("ir: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:  # the last line of defence: no traceback for users
+            database = database_error_message(exc, env().db_path)
+            if database is not None:
+                click.echo(f"ir: error: {database}", err=True)
+                ctx.exit(2)
             if os.environ.get("IR_DEBUG"):
                 traceback.print_exc()
             click.echo(f"ir: internal error: {type(exc).__name__}: {exc} (set IR_DEBUG=1 for details)", err=True)

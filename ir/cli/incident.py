@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,7 +15,9 @@ from ir.engine.service import Expect
 from ir.engine.state import SEVERITIES
 from ir.engine.views import describe_event
 from ir.errors import InvalidInput
-from ir.store import Event
+
+if TYPE_CHECKING:
+    from ir.store import Event
 
 
 @click.group("incident")

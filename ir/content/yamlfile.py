@@ -179,7 +179,9 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             # The composer hands back the very same node object for every alias of an anchor.
             if id(node) in self.seen:
-                raise self.fail(node, loc, "YAML aliases (*name) are not allowed; write the value out")
+                # Point at the key that uses the alias, not at the anchor it names.
+                line = self.doc.lines.get(loc, node.start_mark.line + 1)
+                raise ContentError(self.doc.path, line, format_loc(loc), "YAML aliases (*name) are not allowed; write the value out")
             self.seen.add(id(node))
         self.doc.lines.setdefault(loc, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):

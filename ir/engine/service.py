@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,8 @@ from ir.store import events as eventlog
 from ir.store import incidents as incidentdb
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ir.workspace import Workspace
 
 ID_PREFIX = {"live": "INC", "drill": "DRL"}

@@ -53,6 +53,11 @@ def explain(exc: sqlite3.Error, path: Path) -> str:
     return f"workspace {path}: {exc}"
 
 
+def database_error_message(exc: BaseException, path: Path) -> str | None:
+    """A readable message if ``exc`` is an SQLite error, else None (for last-resort handlers)."""
+    return explain(exc, path) if isinstance(exc, sqlite3.Error) else None
+
+
 class Store:
     """An open workspace.
 

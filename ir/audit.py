@@ -32,8 +32,8 @@ class AuditService:
                     raise NotFound(f"no incident '{incident_id}' in workspace {self.ws.store.path}")
             return eventlog.verify(conn, incident_id)
 
-    def rebuild(self, *, check_only: bool = False) -> RebuildReport:
-        """Replay the whole log into fresh projections and compare with the old ones.
+    def rebuild(self, incident_id: str | None = None, *, check_only: bool = False) -> RebuildReport:
+        """Replay the log (of one incident, or all) into fresh projections and compare.
 
         With ``check_only`` nothing is kept. The chains must verify first: rebuilding from a
         tampered log would hide the evidence.
@@ -41,13 +41,13 @@ class AuditService:
         Raises:
             IntegrityError: a chain does not verify.
         """
-        report = self.verify()
+        report = self.verify(incident_id)
         if not report.ok:
             raise IntegrityError(f"the event log does not verify ({report.problems[0]}); not rebuilding")
         result = RebuildReport()
         try:
             with self.ws.store.write() as conn:
-                result = rebuilder.rebuild(conn)
+                result = rebuilder.rebuild(conn, incident_id)
                 if check_only:
                     raise _DryRun
         except _DryRun:

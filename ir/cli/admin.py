@@ -22,12 +22,13 @@ def group() -> None:
 
 
 @group.command("rebuild")
+@click.argument("incident_id", required=False)
 @click.option("--check", is_flag=True, help="Only compare; keep the current projections.")
 @json_option
 @workspace_options
-def rebuild(check: bool, as_json: bool) -> None:
-    """Rebuild every projection from the event log and check it comes out identical."""
-    report = env().workspace().audit.rebuild(check_only=check)
+def rebuild(incident_id: str | None, check: bool, as_json: bool) -> None:
+    """Rebuild the projections (of one incident, or all) from the event log and check they come out identical."""
+    report = env().workspace().audit.rebuild(incident_id, check_only=check)
     if as_json:
         emit_json({"events": report.events, "rows": report.rows, "identical": report.identical, "differences": report.differences})
     else:

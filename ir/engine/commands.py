@@ -146,7 +146,8 @@ def assign(pb: Playbook, state: IncidentState, target: str, person: str) -> NewE
         status = state.tasks.get(target)
         if status and status.assignee == person:
             raise Refused(f"task '{target}' is already assigned to {person}")
-        return NewEvent("task.assigned", {"task": target, "assignee": person})
+        phase = pb.task_map[target][0].id
+        return NewEvent("task.assigned", {"task": target, "phase": phase, "assignee": person})
     raise NotFound(
         f"'{target}' is neither a role ({', '.join(pb.role_ids)}) nor a task of playbook '{pb.id}'"
     )

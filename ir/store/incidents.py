@@ -118,14 +118,13 @@ def _phase_changed(conn: sqlite3.Connection, ev: Event) -> None:
 
 
 def _upsert_task(conn: sqlite3.Connection, ev: Event, **values: Any) -> None:
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    updates = ", ".join(f"{k} = excluded.{k}" for k in values)
     conn.execute(
-        "INSERT OR IGNORE INTO incident_tasks (incident_id, task_id, phase) VALUES (?, ?, ?)",
-        (ev.incident_id, ev.payload["task"], ev.payload.get("phase", "")),
-    )
-    sets = ", ".join(f"{k} = ?" for k in values)
-    conn.execute(
-        f"UPDATE incident_tasks SET {sets} WHERE incident_id = ? AND task_id = ?",
-        (*values.values(), ev.incident_id, ev.payload["task"]),
+        f"INSERT INTO incident_tasks (incident_id, task_id, phase, {columns}) VALUES (?, ?, ?, {marks})"
+        f" ON CONFLICT (incident_id, task_id) DO UPDATE SET {updates}",
+        (ev.incident_id, ev.payload["task"], ev.payload.get("phase", ""), *values.values()),
     )
 
 

@@ -30,22 +30,35 @@ class RebuildReport:
         return not self.differences
 
 
-def _dump(conn: sqlite3.Connection, table: projection.ProjectionTable) -> list[tuple[Any, ...]]:
-    return list(conn.execute(f"SELECT * FROM {table.name} ORDER BY {table.order_by}"))
+def _scope(conn: sqlite3.Connection, table: projection.ProjectionTable, incident_id: str | None) -> tuple[str, tuple[Any, ...]] | None:
+    """The WHERE clause limiting ``table`` to one incident, or None if the table is not per-incident."""
+    if incident_id is None:
+        return "", ()
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+    if table.name == "incidents":
+        return " WHERE id = ?", (incident_id,)
+    if "incident_id" in columns:
+        return " WHERE incident_id = ?", (incident_id,)
+    return None
 
 
-def rebuild(conn: sqlite3.Connection) -> RebuildReport:
-    """Clear every projection table and replay the whole log (inside the caller's transaction)."""
-    tables = projection.tables()
-    before = {t.name: _dump(conn, t) for t in tables}
-    for table in reversed(tables):
-        conn.execute(f"DELETE FROM {table.name}")
+def _dump(conn: sqlite3.Connection, table: projection.ProjectionTable, where: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    return list(conn.execute(f"SELECT * FROM {table.name}{where} ORDER BY {table.order_by}", params))
+
+
+def rebuild(conn: sqlite3.Connection, incident_id: str | None = None) -> RebuildReport:
+    """Clear the projections (of one incident, or all) and replay the log, inside the caller's transaction."""
+    scoped = [(t, _scope(conn, t, incident_id)) for t in projection.tables()]
+    tables = [(t, scope) for t, scope in scoped if scope is not None]
+    before = {t.name: _dump(conn, t, *scope) for t, scope in tables}
+    for table, (where, params) in reversed(tables):
+        conn.execute(f"DELETE FROM {table.name}{where}", params)
     report = RebuildReport()
-    for event in read_events(conn):
+    for event in read_events(conn, incident_id):
         projection.apply(conn, event)
         report.events += 1
-    for table in tables:
-        after = _dump(conn, table)
+    for table, scope in tables:
+        after = _dump(conn, table, *scope)
         report.rows[table.name] = len(after)
         report.differences.extend(_diff(table.name, before[table.name], after))
     return report

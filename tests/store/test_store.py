@@ -200,6 +200,12 @@ def test_read_only_workspace_gives_a_clear_error_and_no_damage(ws: Workspace, db
     assert "should not land" not in json.dumps([e.payload for e in ws.incidents.timeline(incident_id)])
 
 
+def test_task_rows_keep_their_phase_whatever_happens_first(ws: Workspace) -> None:
+    incident_id = walk_a_little(ws)
+    rows = ws.store.query("SELECT task_id, phase, assignee FROM incident_tasks WHERE incident_id = ? AND task_id = 'stop_exposure'", (incident_id,))
+    assert rows == [{"task_id": "stop_exposure", "phase": "contain", "assignee": "carol"}]
+
+
 def test_snapshots_are_stored_once_per_content(ws: Workspace) -> None:
     walk_a_little(ws)
     walk_a_little(ws)
@@ -207,3 +213,15 @@ def test_snapshots_are_stored_once_per_content(ws: Workspace) -> None:
     with ws.store.read() as conn:
         digest = ws.incidents.get("INC-2026-0001").playbook_digest
         assert eventlog.get_snapshot(conn, digest)["id"] == "personal-data-leak"
+
+
+def test_one_incident_can_be_rebuilt_alone(ws: Workspace, db_path: Path) -> None:
+    first = walk_a_little(ws)
+    second = walk_a_little(ws)
+    tamper(db_path, "UPDATE incident_tasks SET done = 0 WHERE incident_id = ?", (second,))
+    report = ws.audit.rebuild(first, check_only=True)
+    assert report.identical and report.events == len(ws.incidents.timeline(first))
+    report = ws.audit.rebuild(second)
+    assert not report.identical
+    assert ws.incidents.get(second).task_done("record_report")
+    assert ws.audit.rebuild(check_only=True).identical

@@ -65,11 +65,13 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from ir.cli import admin, audit, incident, playbook, profile, report
+    from ir.cli import admin, audit, backup, incident, playbook, profile, report
 
     for module in (incident, playbook, profile, audit, report, admin):
         cli.add_command(module.group)
     cli.add_command(admin.init)
+    cli.add_command(backup.backup)
+    cli.add_command(backup.restore)
 
 
 _register()

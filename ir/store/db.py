@@ -13,6 +13,7 @@ Transaction policy (the whole of it):
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,16 @@ from sqlite_utils.migrations import Migrations
 from ir.errors import WorkspaceError
 
 BUSY_TIMEOUT_MS = 30_000
-"""How long a command waits for another process's write to finish."""
+"""How long a command waits for another process's write to finish (``IR_BUSY_TIMEOUT`` seconds overrides)."""
+
+
+def busy_timeout_ms() -> int:
+    """The wait for a busy workspace: ``IR_BUSY_TIMEOUT`` (seconds) or :data:`BUSY_TIMEOUT_MS`."""
+    value = os.environ.get("IR_BUSY_TIMEOUT", "").strip()
+    try:
+        return int(float(value) * 1000) if value else BUSY_TIMEOUT_MS
+    except ValueError:
+        return BUSY_TIMEOUT_MS
 
 _MIGRATION_SETS: list[Migrations] = []
 
@@ -41,7 +51,7 @@ def explain(exc: sqlite3.Error, path: Path) -> str:
     """Turn an SQLite error into a sentence a responder can act on."""
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return f"workspace {path} is busy: another ir process held it for over {BUSY_TIMEOUT_MS // 1000}s; try again"
+        return f"workspace {path} is busy: another process held it for over {busy_timeout_ms() / 1000:g}s; nothing was changed, try again"
     if "readonly" in text or "read-only" in text:
         return f"workspace {path} is read-only; nothing was changed"
     if "full" in text:
@@ -84,7 +94,7 @@ class Store:
         try:
             self.db = Database(self.path, execute_plugins=False, strict=True)
             self.conn: sqlite3.Connection = self.db.conn
-            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
             self._prepare()
         except sqlite3.Error as exc:
             self.close()
@@ -98,11 +108,20 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys = ON")
         self._migrate()
 
+    def migrate(self) -> None:
+        """Apply pending migrations (after a restore from an older file, for example)."""
+        self._migrate()
+
+    @staticmethod
+    def known_migrations() -> set[tuple[str, str]]:
+        """Every (set, name) migration this version of ir knows."""
+        return {(m.name, mig.name) for m in _MIGRATION_SETS for mig in m._migrations}
+
     def _migrate(self) -> None:
         tables = set(self.db.table_names())
         if tables and "_sqlite_migrations" not in tables:
             raise WorkspaceError(f"{self.path} is an SQLite database but not an ir workspace")
-        known = {(m.name, mig.name) for m in _MIGRATION_SETS for mig in m._migrations}
+        known = self.known_migrations()
         if "_sqlite_migrations" in tables:
             applied = self.conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
             newer = [f"{s}/{n}" for s, n in applied if s.startswith("ir.") and (s, n) not in known]

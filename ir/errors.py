@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """Make ``text`` safe to show as one line: control characters (newlines included) are
+    written as escapes, so a value typed by a user cannot split or forge an error line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 class IrError(Exception):
     """A request that was refused or invalid; shown to the user as one line (exit 2)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *args: object) -> None:
+        super().__init__(one_line(str(message)), *args)
 
 
 class NotFound(IrError):
@@ -26,7 +39,7 @@ class Refused(IrError):
 
     def __init__(self, message: str, reasons: list[str] | None = None) -> None:
         super().__init__(message)
-        self.reasons = list(reasons or [])
+        self.reasons = [one_line(r) for r in reasons or []]
 
 
 class StaleView(Refused):

@@ -153,8 +153,10 @@ def parse_document(text: str, display: str) -> Document:
         line = mark.line + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise ContentError(display, line, "", f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        raise ContentError(display, None, "", f"character {exc.character!r} at position {exc.position} is not allowed in YAML") from None
     except yaml.YAMLError as exc:
-        raise ContentError(display, None, "", f"YAML error: {exc}") from None
+        raise ContentError(display, None, "", f"YAML error: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise ContentError(display, None, "", f"nested deeper than {MAX_DEPTH} levels") from None
     finally:

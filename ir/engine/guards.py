@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ir.errors import one_line
+
 _LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
 _OPS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
@@ -61,7 +63,7 @@ class Condition:
         try:
             tree = ast.parse(self.source, mode="eval")
         except SyntaxError as exc:
-            raise ValueError(f"cannot parse condition '{self.source}': {exc.msg}") from None
+            raise ValueError(one_line(f"cannot parse condition '{self.source}': {exc.msg}")) from None
         self._tree = tree.body
         self.facts: set[str] = set()
         self.comparisons: list[Comparison] = []
@@ -75,19 +77,19 @@ class Condition:
             self._check(node.operand)
         elif isinstance(node, ast.Compare):
             if len(node.ops) != 1:
-                raise ValueError(f"write one comparison at a time in '{self.source}' (use 'and')")
+                raise ValueError(one_line(f"write one comparison at a time in '{self.source}' (use 'and')"))
             left, right = self._operand(node.left), self._operand(node.comparators[0])
             if not isinstance(left, FactRef) and not isinstance(right, FactRef):
-                raise ValueError(f"comparison in '{self.source}' names no fact")
+                raise ValueError(one_line(f"comparison in '{self.source}' names no fact"))
             self.comparisons.append(Comparison(left, type(node.ops[0]).__name__, right))
         elif isinstance(node, ast.Name):
             # A bare fact name means "is true": `breach_confirmed` == `breach_confirmed == true`.
             if node.id in _LITERAL_NAMES:
-                raise ValueError(f"condition '{self.source}' is a constant")
+                raise ValueError(one_line(f"condition '{self.source}' is a constant"))
             self.facts.add(node.id)
             self.comparisons.append(Comparison(FactRef(node.id), "Eq", True))
         else:
-            raise ValueError(f"'{ast.unparse(node)}' is not allowed in a condition")
+            raise ValueError(one_line(f"'{ast.unparse(node)}' is not allowed in a condition"))
 
     def _operand(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Name):
@@ -103,7 +105,7 @@ class Condition:
                 return -value
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self._operand(el) for el in node.elts]
-        raise ValueError(f"'{ast.unparse(node)}' is not allowed in a condition")
+        raise ValueError(one_line(f"'{ast.unparse(node)}' is not allowed in a condition"))
 
     def evaluate(self, facts: Mapping[str, Any]) -> bool | None:
         """Evaluate against ``facts``: True, False, or None when it depends on unanswered facts."""

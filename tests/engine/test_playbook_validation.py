@@ -28,9 +28,9 @@ phases:
       - {id: look, title: Look, role: commander}
       - {id: extra, title: Extra, role: dpo, required: false}
     decisions:
-      - {id: confirmed, question: Confirmed?, type: bool}
-      - {id: kind, question: Kind?, type: choice, choices: [leak, loss]}
-      - {id: count, question: How many?, type: integer}
+      - {id: confirmed, question: "Confirmed?", type: bool}
+      - {id: kind, question: "Kind?", type: choice, choices: [leak, loss]}
+      - {id: count, question: "How many?", type: integer}
   - id: work
     title: Work
     description: Do.

@@ -1,0 +1,1 @@
+"""Notification duties: jurisdiction rules as data, deadline clocks, outcomes and reports."""

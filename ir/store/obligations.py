@@ -1,0 +1,192 @@
+"""Obligations projections: the latest assessment of each incident, and each duty's outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from ir.store.chain import Event, canonical_json
+from ir.store.db import register_migrations
+from ir.store.projection import projection_table, projector
+
+OBLIGATIONS = register_migrations(Migrations("ir.obligations"))
+"""Migration set for the obligations tables."""
+
+
+@OBLIGATIONS()
+def m001_obligations(db: Database) -> None:
+    """The current obligations of each incident, the assessment they came from, and outcomes."""
+    db.execute(
+        """
+        CREATE TABLE obligation_assessments (
+            incident_id TEXT PRIMARY KEY REFERENCES incidents (id),
+            seq INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            count INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE incident_obligations (
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
+            rule TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            due_at TEXT,
+            target_at TEXT,
+            obligation TEXT NOT NULL,
+            PRIMARY KEY (incident_id, rule)
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX incident_obligations_due ON incident_obligations (due_at)")
+    db.execute(
+        """
+        CREATE TABLE obligation_outcomes (
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
+            rule TEXT NOT NULL,
+            fulfilled_at TEXT,
+            fulfilled_by TEXT,
+            fulfilled_seq INTEGER,
+            note TEXT,
+            waived_reason TEXT,
+            waived_by TEXT,
+            waived_at TEXT,
+            waived_seq INTEGER,
+            PRIMARY KEY (incident_id, rule)
+        ) STRICT
+        """
+    )
+
+
+projection_table("obligation_assessments", "incident_id")
+projection_table("incident_obligations", "incident_id, rule")
+projection_table("obligation_outcomes", "incident_id, rule")
+
+
+def digest_of(obligations: list[dict[str, Any]]) -> str:
+    """SHA-256 of an assessment's canonical JSON: equal lists, equal digests."""
+    return hashlib.sha256(canonical_json(obligations).encode("utf-8")).hexdigest()
+
+
+@projector("obligations.assessed")
+def _assessed(conn: sqlite3.Connection, ev: Event) -> None:
+    obligations = ev.payload["obligations"]
+    conn.execute("DELETE FROM incident_obligations WHERE incident_id = ?", (ev.incident_id,))
+    conn.executemany(
+        "INSERT INTO incident_obligations (incident_id, rule, position, due_at, target_at, obligation)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (ev.incident_id, ob["rule"], n, ob.get("due_at"), ob.get("target_at"), canonical_json(ob))
+            for n, ob in enumerate(obligations)
+        ],
+    )
+    conn.execute(
+        "INSERT INTO obligation_assessments (incident_id, seq, at, digest, count) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (incident_id) DO UPDATE SET seq = excluded.seq, at = excluded.at,"
+        " digest = excluded.digest, count = excluded.count",
+        (ev.incident_id, ev.seq, ev.at, digest_of(obligations), len(obligations)),
+    )
+
+
+def _ensure_outcome(conn: sqlite3.Connection, incident_id: str, rule: str) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO obligation_outcomes (incident_id, rule) VALUES (?, ?)", (incident_id, rule)
+    )
+
+
+@projector("obligation.fulfilled")
+def _fulfilled(conn: sqlite3.Connection, ev: Event) -> None:
+    p = ev.payload
+    _ensure_outcome(conn, ev.incident_id, p["rule"])
+    conn.execute(
+        "UPDATE obligation_outcomes SET fulfilled_at = ?, fulfilled_by = ?, fulfilled_seq = ?, note = ?"
+        " WHERE incident_id = ? AND rule = ?",
+        (p["fulfilled_at"], ev.actor, ev.seq, p.get("note"), ev.incident_id, p["rule"]),
+    )
+
+
+@projector("obligation.waived")
+def _waived(conn: sqlite3.Connection, ev: Event) -> None:
+    p = ev.payload
+    _ensure_outcome(conn, ev.incident_id, p["rule"])
+    conn.execute(
+        "UPDATE obligation_outcomes SET waived_reason = ?, waived_by = ?, waived_at = ?, waived_seq = ?"
+        " WHERE incident_id = ? AND rule = ?",
+        (p["reason"], ev.actor, ev.at, ev.seq, ev.incident_id, p["rule"]),
+    )
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The latest recorded assessment of an incident.
+
+    Attributes:
+        seq: the ``obligations.assessed`` event it came from.
+        at: when (on the incident's clock).
+        digest: SHA-256 of the list's canonical JSON.
+        obligations: the obligations as recorded, in order.
+    """
+
+    seq: int
+    at: str
+    digest: str
+    obligations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was done about one duty."""
+
+    rule: str
+    fulfilled_at: str | None
+    fulfilled_by: str | None
+    note: str | None
+    waived_reason: str | None
+    waived_by: str | None
+    waived_at: str | None
+
+
+def assessment_digest(conn: sqlite3.Connection, incident_id: str) -> str | None:
+    """The digest of the incident's latest assessment, or None if it has none."""
+    row = conn.execute("SELECT digest FROM obligation_assessments WHERE incident_id = ?", (incident_id,)).fetchone()
+    return row[0] if row else None
+
+
+def load_assessment(conn: sqlite3.Connection, incident_id: str) -> Assessment | None:
+    """The incident's latest recorded assessment, or None if it was never assessed."""
+    head = conn.execute(
+        "SELECT seq, at, digest FROM obligation_assessments WHERE incident_id = ?", (incident_id,)
+    ).fetchone()
+    if head is None:
+        return None
+    rows = conn.execute(
+        "SELECT obligation FROM incident_obligations WHERE incident_id = ? ORDER BY position", (incident_id,)
+    ).fetchall()
+    return Assessment(head[0], head[1], head[2], [json.loads(r[0]) for r in rows])
+
+
+def load_outcomes(conn: sqlite3.Connection, incident_id: str) -> dict[str, Outcome]:
+    """Outcomes by rule id."""
+    rows = conn.execute(
+        "SELECT rule, fulfilled_at, fulfilled_by, note, waived_reason, waived_by, waived_at"
+        " FROM obligation_outcomes WHERE incident_id = ? ORDER BY rule",
+        (incident_id,),
+    )
+    return {row[0]: Outcome(*row) for row in rows}
+
+
+def fulfilment_times(conn: sqlite3.Connection, incident_id: str) -> dict[str, str]:
+    """When each fulfilled duty was fulfilled, by rule id."""
+    rows = conn.execute(
+        "SELECT rule, fulfilled_at FROM obligation_outcomes WHERE incident_id = ? AND fulfilled_at IS NOT NULL",
+        (incident_id,),
+    )
+    return {rule: at for rule, at in rows}

@@ -21,6 +21,7 @@ from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
+from ir.obligations.service import ObligationService
 from ir.store import Store
 from ir.store.db import database_error_message
 
@@ -80,6 +81,8 @@ class Workspace:
         self.profile = ProfileService(self)
         self.incidents = IncidentService(self)
         self.audit = AuditService(self)
+        self.obligations = ObligationService(self)
+        self.reactors.append(self.obligations.react)
 
     def clock_for(self, state: IncidentState) -> Clock:
         """The clock an incident's events are stamped with: a drill's own, else the wall clock."""

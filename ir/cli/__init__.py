@@ -65,9 +65,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from ir.cli import admin, audit, backup, incident, playbook, profile, report
+    from ir.cli import admin, audit, backup, incident, obligations, playbook, profile, report
 
-    for module in (incident, playbook, profile, audit, report, admin):
+    for module in (incident, playbook, profile, audit, report, admin, obligations):
         cli.add_command(module.group)
     cli.add_command(admin.init)
     cli.add_command(backup.backup)

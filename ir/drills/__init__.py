@@ -1,0 +1,1 @@
+"""Drills: scripted scenarios replayed through the live engine, scored, reported and scheduled."""

@@ -16,6 +16,7 @@ import platformdirs
 from ir.audit import AuditService
 from ir.clock import Clock, SystemClock
 from ir.content.paths import ContentPaths
+from ir.drills.service import DrillService
 from ir.engine.catalog import PlaybookCatalog
 from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
@@ -83,6 +84,8 @@ class Workspace:
         self.audit = AuditService(self)
         self.obligations = ObligationService(self)
         self.reactors.append(self.obligations.react)
+        self.drills = DrillService(self)
+        self.clock_providers.append(self.drills.clock_provider)
 
     def clock_for(self, state: IncidentState) -> Clock:
         """The clock an incident's events are stamped with: a drill's own, else the wall clock."""

@@ -72,6 +72,10 @@ def _register() -> None:
     cli.add_command(admin.init)
     cli.add_command(backup.backup)
     cli.add_command(backup.restore)
+    from ir.cli import drill
+
+    cli.add_command(drill.group)
+    cli.add_command(drill.scheduler)
 
 
 _register()

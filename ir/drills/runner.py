@@ -67,14 +67,32 @@ def run_instant(svc: DrillService, incident_id: str, script: LoadedScript | None
         ScriptFailed: a scripted response was refused (the drill is ended with that reason).
     """
     ctx = svc.context(incident_id)
-    start, length = ctx.clock_state.start, ctx.clock_state.length
-    clock = VirtualClock(instant_at(start, ctx.record.last_offset))
+    now = ctx.record.last_offset
+    clock = VirtualClock(instant_at(ctx.clock_state.start, now))
     players = dict(script.script.players) if script else {}
-    responses = [(i, r) for i, r in script.ordered()] if script else []
+    responses = script.ordered() if script else []
     seen = _Seen(svc, incident_id, sink)
-    now, ri = ctx.record.last_offset, 0
-    states = ctx.states
+    with svc.stepping(incident_id, clock):
+        _step(svc, incident_id, ctx, script, responses, players, clock, seen, now)
+    svc.end(incident_id, ENDEX_REASON, at=ctx.clock_state.length)
+    seen.flush()
+
+
+def _step(
+    svc: DrillService,
+    incident_id: str,
+    ctx: Any,
+    script: LoadedScript | None,
+    responses: list[tuple[int, Response]],
+    players: dict[str, str],
+    clock: VirtualClock,
+    seen: _Seen,
+    now: float,
+) -> None:
+    start, length = ctx.clock_state.start, ctx.clock_state.length
+    ri = 0
     while True:
+        clock.set(instant_at(start, now))
         svc.advance_to(incident_id, now)
         while ri < len(responses) and responses[ri][1].offset <= now:
             index, response = responses[ri]
@@ -93,8 +111,6 @@ def run_instant(svc: DrillService, incident_id: str, script: LoadedScript | None
         if ri < len(responses):
             candidates.append(responses[ri][1].offset)
         now = float(min(candidates))
-    svc.end(incident_id, ENDEX_REASON, at=length)
-    seen.flush()
 
 
 def _perform(
@@ -142,7 +158,22 @@ def act(svc: DrillService, incident_id: str, r: Response, players: dict[str, str
         return svc.hotwash(incident_id, str(r.hotwash), actor=actor, clock=clock)
     if action == "discuss":
         return svc.discuss(incident_id, str(r.discuss), str(r.text), actor=actor, clock=clock)
+    if action in ("fulfil", "waive"):
+        return _obligation(svc, incident_id, r, actor)
     return inc.record(incident_id, [NewEvent(str(r.record), dict(r.payload or {}))])
+
+
+def _obligation(svc: DrillService, incident_id: str, r: Response, actor: str) -> list[Event]:
+    """Fulfil or waive a duty through the obligations service, as the scripted player."""
+    obligations = svc.ws.obligations
+    # That service records as the workspace's actor, as it would for a player at a terminal.
+    previous, svc.ws.actor = svc.ws.actor, actor
+    try:
+        if r.fulfil:
+            return list(obligations.fulfil(incident_id, r.fulfil))
+        return list(obligations.waive(incident_id, str(r.waive), str(r.reason)))
+    finally:
+        svc.ws.actor = previous
 
 
 def control(

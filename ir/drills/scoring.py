@@ -182,21 +182,20 @@ def _check_obligation(exp: Expectation, record: DrillRecord, now: float, *, ende
     if not record.obligations_assessed and not available:
         return ExpectationResult(*base, "n/a", exp.deadline, None, "obligations are not assessed in this workspace")
     ob = record.obligation(rule)
+    due_offset = round((ob.due_at - record.start).total_seconds()) if ob.due_at else None
+    shown_by = exp.deadline if exp.deadline is not None else due_offset
     due_text = ob.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") if ob.due_at else "no fixed deadline"
     if ob.fulfilled_at is not None:
         on_time = ob.due_at is None or ob.fulfilled_at <= ob.due_at
         if exp.deadline is not None and ob.fulfilled_offset is not None and ob.fulfilled_offset > exp.deadline:
             on_time = False
         detail = f"fulfilled {ob.fulfilled_at.strftime('%Y-%m-%dT%H:%M:%SZ')}, due {due_text}"
-        return ExpectationResult(*base, "met" if on_time else "late", exp.deadline, ob.fulfilled_offset, detail)
+        return ExpectationResult(*base, "met" if on_time else "late", shown_by, ob.fulfilled_offset, detail)
     if ob.waived is not None:
         detail = f"waived: {ob.waived}"
     elif ob.owed:
         detail = f"due {due_text}; not fulfilled"
     else:
         detail = "never assessed as owed (check the facts the team established)"
-    status = _unmet(exp.deadline, now, ended)
-    if not ended and ob.due_at is not None:
-        due_offset = (ob.due_at - record.start).total_seconds()
-        status = "overdue" if now > due_offset else status
-    return ExpectationResult(*base, status, exp.deadline, None, detail)
+    status = _unmet(shown_by, now, ended)
+    return ExpectationResult(*base, status, shown_by, None, detail)

@@ -24,7 +24,7 @@ from ir.engine.playbook import COMMANDER, Id, Playbook
 from ir.errors import ContentErrors
 from ir.store import projection
 
-ACTIONS = ("done", "answer", "fire", "set", "note", "assign", "hotwash", "discuss", "record")
+ACTIONS = ("done", "answer", "fire", "set", "note", "assign", "hotwash", "discuss", "fulfil", "waive", "record")
 """What a scripted response may do; each response does exactly one."""
 
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -49,6 +49,8 @@ class Response(Strict):
     hotwash: Text | None = None
     discuss: Id | None = None
     text: Text | None = None
+    fulfil: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    waive: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     record: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")] | None = None
     payload: dict[str, Any] | None = None
 
@@ -57,14 +59,17 @@ class Response(Strict):
         given = [a for a in ACTIONS if getattr(self, a) is not None]
         if len(given) != 1:
             raise ValueError(f"a response does exactly one of: {', '.join(ACTIONS)}" + (f" (got {', '.join(given)})" if given else ""))
-        needs = {"answer": "value", "assign": "to", "discuss": "text", "record": "payload"}
+        needs = {"answer": "value", "assign": "to", "discuss": "text", "record": "payload", "waive": "reason"}
         action = given[0]
         if action in needs and getattr(self, needs[action]) is None:
             raise ValueError(f"'{action}' needs '{needs[action]}'")
-        extras = {"value": "answer", "why": "answer", "reason": "fire", "to": "assign", "text": "discuss", "payload": "record"}
-        for key, owner in extras.items():
-            if getattr(self, key) is not None and action != owner:
-                raise ValueError(f"'{key}' goes with '{owner}'")
+        extras = {
+            "value": ("answer",), "why": ("answer",), "reason": ("fire", "waive"), "to": ("assign",),
+            "text": ("discuss",), "payload": ("record",),
+        }
+        for key, owners in extras.items():
+            if getattr(self, key) is not None and action not in owners:
+                raise ValueError(f"'{key}' goes with '{' or '.join(owners)}'")
         return self
 
     @property
@@ -177,5 +182,7 @@ def acting_role(r: Response, pb: Playbook) -> str | None:
         return pb.task_map[r.done][1].role
     if r.answer and r.answer in pb.decision_map:
         return pb.decision_map[r.answer][1].role or COMMANDER
+    if r.fulfil or r.waive:
+        return "dpo" if "dpo" in pb.role_ids else COMMANDER
     # Hot-wash notes are the facilitator's; the rest is the incident commander's call.
     return None if r.hotwash else COMMANDER

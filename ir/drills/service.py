@@ -11,6 +11,8 @@ its projection; decisions made on a read are checked against the incident's vers
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +123,7 @@ class DrillService:
         self._starting: dict[str, Any] | None = None
         self._snapshots: dict[str, Scenario] = {}
         self._schedules: ScheduleService | None = None
+        self._stepping: dict[str, Clock] = {}
         # drill.started must commit with incident.opened: a drill incident never exists
         # without its clock.
         ws.reactors.append(self._react)
@@ -140,6 +143,10 @@ class DrillService:
         """The scenario clock of a drill incident (None for a live one)."""
         if state.mode != "drill":
             return None
+        if state.id in self._stepping:
+            # A stepped drill's runner in this process says where scenario time is; any
+            # service it calls (obligations, notices) is stamped at that moment too.
+            return self._stepping[state.id]
         with self.ws.store.read() as conn:
             row = drilldb.get_drill(conn, state.id)
         if row is None:
@@ -155,6 +162,15 @@ class DrillService:
                 payload, self._starting = self._starting, None
                 return [NewEvent("drill.started", payload)]
         return []
+
+    @contextmanager
+    def stepping(self, incident_id: str, clock: Clock) -> Iterator[None]:
+        """While inside, ``clock`` is the drill's clock in this process (a stepped runner)."""
+        self._stepping[incident_id] = clock
+        try:
+            yield
+        finally:
+            self._stepping.pop(incident_id, None)
 
     # ------------------------------------------------------------------ starting
 

@@ -7,6 +7,7 @@ Every inject ends exactly once in ``delivered``, ``skipped`` or ``expired``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,7 @@ def describe(cond: Condition) -> str:
         "not_delivered": "inject {} not delivered",
     }
     text = words[cond.kind].format(cond.target)
-    return text + (f" to {cond.equals!r}" if cond.equals is not None else "")
+    return text + (f" to {json.dumps(cond.equals, ensure_ascii=False)}" if cond.equals is not None else "")
 
 
 def plan(
@@ -133,11 +134,11 @@ def _decide(
         return Outcome(inj, "delivered", max(inj.due, floor))
     why = "; ".join(describe(c) for c in failing)
     if inj.deadline is None:
-        return Outcome(inj, "skipped", max(inj.due, floor), f"conditions not met: not ({why})")
+        return Outcome(inj, "skipped", max(inj.due, floor), f"condition not met: {why}")
     if now >= inj.deadline:
-        return Outcome(inj, "expired", max(inj.deadline, floor), f"still waiting at {inj.until}: not ({why})")
+        return Outcome(inj, "expired", max(inj.deadline, floor), f"still waiting at {inj.until} for: {why}")
     if endex:
-        return Outcome(inj, "expired", max(now, floor), f"ENDEX while waiting: not ({why})")
+        return Outcome(inj, "expired", max(now, floor), f"ENDEX while waiting for: {why}")
     return None
 
 

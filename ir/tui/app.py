@@ -1,0 +1,207 @@
+"""The application: one workspace, a dashboard, and commands run through the services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from ir.clock import Clock
+from ir.errors import InvalidInput, IrError
+from ir.i18n import normalise_locale
+from ir.tui.commands import IrCommands
+from ir.tui.messages import ActionFailed, Committed, WorkspaceChanged
+from ir.workspace import Workspace
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class IrApp(App[None]):
+    """The ``ir`` terminal app over one workspace.
+
+    Args:
+        ws: the open workspace; the app closes it when it exits.
+        poll_seconds: how often to look for changes made by other processes.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ir"
+    COMMANDS = App.COMMANDS | {IrCommands}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1,question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    """Keys available on every screen."""
+
+    def __init__(self, ws: Workspace, *, poll_seconds: float = 0.5) -> None:
+        super().__init__()
+        self.ws = ws
+        self.poll_seconds = poll_seconds
+        self.sub_title = f"{ws.actor} · {ws.store.path.name}"
+        self._seen_version: int | None = None
+        self._poll_failed = False
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The dashboard is the bottom of the screen stack."""
+        from ir.tui.screens.dashboard import DashboardScreen
+
+        return DashboardScreen()
+
+    def on_mount(self) -> None:
+        self._seen_version = self._data_version()
+        self.set_interval(self.poll_seconds, self._poll, name="workspace-poll")
+
+    def on_unmount(self) -> None:
+        self.ws.close()
+
+    # ------------------------------------------------------------ other processes
+
+    def _data_version(self) -> int | None:
+        try:
+            return self.ws.store.data_version()
+        except IrError:
+            return None
+
+    def _poll(self) -> None:
+        """Refresh every screen when another connection has committed (cheap when nothing did)."""
+        version = self._data_version()
+        if version is None:
+            if not self._poll_failed:
+                self.notify("cannot read the workspace; retrying", severity="error")
+            self._poll_failed = True
+            return
+        self._poll_failed = False
+        if version != self._seen_version:
+            self._seen_version = version
+            self.broadcast_change()
+
+    def broadcast_change(self) -> None:
+        """Tell every screen on the stack (a modal's parent is visible too) to re-read."""
+        for screen in self.screen_stack:
+            screen.post_message(WorkspaceChanged())
+
+    # ------------------------------------------------------------------ commands
+
+    def open_workspace(self) -> Workspace:
+        """A second connection to the same workspace, for a worker thread (one per thread)."""
+        return Workspace(self.ws.store.path, clock=self.ws.clock, actor=self.ws.actor, lang=self.ws.lang, create=False)
+
+    def run_command(
+        self,
+        what: str,
+        command: Callable[[Workspace], T],
+        *,
+        incident_id: str | None = None,
+        on_done: Callable[[T], None] | None = None,
+        on_failed: Callable[[ActionFailed], None] | None = None,
+    ) -> None:
+        """Commit a change through the services in a worker thread.
+
+        The UI stays responsive while another process holds the write lock. The outcome
+        comes back as :class:`Committed` (then ``on_done`` runs on the UI thread) or
+        :class:`ActionFailed` (a notification); either way the screens re-read.
+
+        Args:
+            what: what the user is doing, for messages ("mark task done").
+            command: called with the worker's own workspace; its result goes to ``on_done``.
+            incident_id: the incident it changes, if any.
+            on_done: called with the command's result after it committed.
+            on_failed: called with the failure after it was shown.
+        """
+        self._command_worker(what, command, incident_id, on_done, on_failed)
+
+    # Not exclusive: cancelling a queued command would drop something the user did.
+    @work(thread=True, group="commands", exit_on_error=False)
+    def _command_worker(
+        self, what: str, command: Callable[[Workspace], Any], incident_id: str | None, on_done: Any, on_failed: Any
+    ) -> None:
+        try:
+            with self.open_workspace() as ws:
+                result = command(ws)
+        except IrError as exc:
+            self.post_message(ActionFailed(what, str(exc), type(exc).__name__, on_failed=on_failed))
+            return
+        except Exception as exc:  # a bug must not take the app down; the store rolled back
+            log.exception("command %r failed", what)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self.post_message(ActionFailed(what, message, "InternalError", on_failed=on_failed))
+            return
+        self.post_message(Committed(what, incident_id, result, on_done))
+
+    def on_committed(self, message: Committed) -> None:
+        # Our own commit moved the data version: note it so the poll does not re-read twice.
+        self._seen_version = self._data_version()
+        self.broadcast_change()
+        if message.on_done is not None:
+            message.on_done(message.result)
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        title = "Changed meanwhile" if message.kind == "StaleView" else f"Could not {message.what}"
+        self.notify(message.message, title=title, severity="error", timeout=8)
+        if message.refresh:
+            # A refusal often means the screen was stale: show what is true now.
+            self.broadcast_change()
+        if message.on_failed is not None:
+            message.on_failed(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Workers catch what a user can cause; anything else is a bug, shown, not fatal.
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            log.error("worker %s failed: %r", event.worker.name, error)
+            self.notify(f"internal error in {event.worker.name}: {type(error).__name__}: {error}",
+                        title="Something went wrong", severity="error", timeout=10)
+
+    def report_error(self, what: str, exc: IrError) -> None:
+        """Show an error raised on the UI thread (a read that failed) and carry on."""
+        self.post_message(ActionFailed(what, str(exc), type(exc).__name__, refresh=False))
+
+    # ------------------------------------------------------------------- actions
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen and a short guide."""
+        from ir.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen.active_bindings))
+
+
+def make_app(
+    db_path: Path | str,
+    *,
+    clock: Clock | None = None,
+    actor: str | None = None,
+    lang: str | None = None,
+    poll_seconds: float = 0.5,
+) -> IrApp:
+    """Build the app on the workspace at ``db_path`` (the command line, tests and snapshots
+    all construct it this way).
+
+    Args:
+        db_path: the workspace database (created if missing).
+        clock: the wall clock (a virtual one for tests and demos).
+        actor: who is acting (default: ``IR_ACTOR`` or the user name).
+        lang: display language, ``en`` or ``zh-CN`` (default: from the environment).
+        poll_seconds: how often to look for changes made by other processes.
+
+    Raises:
+        WorkspaceError: the workspace cannot be opened.
+        InvalidInput: ``lang`` is not a language ir has text for.
+    """
+    if lang is not None:
+        try:
+            lang = normalise_locale(lang)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    ws = Workspace(Path(db_path), clock=clock, actor=actor, lang=lang)
+    return IrApp(ws, poll_seconds=poll_seconds)

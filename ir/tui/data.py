@@ -1,0 +1,186 @@
+"""Plain data the screens show, built from the workspace's services (no widgets here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ir.clock import parse_instant
+from ir.engine.report import duration_text
+from ir.engine.state import SEVERITIES, IncidentState
+from ir.engine.views import describe_event
+from ir.errors import IrError
+from ir.i18n import pick
+from ir.workspace import Workspace
+
+SOON = dt.timedelta(hours=24)
+"""A deadline closer than this is shown as coming soon."""
+
+URGENT = dt.timedelta(hours=1)
+"""A deadline closer than this is shown as urgent."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The soonest unmet obligation of an incident.
+
+    Attributes:
+        due_at: when it is due, UTC.
+        what: what is due (the obligation's title or rule), for tooltips and help.
+    """
+
+    due_at: dt.datetime
+    what: str
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One incident as the dashboard lists it.
+
+    Attributes:
+        offset: the incident's clock minus the wall clock when loaded (a drill runs on its
+            own virtual clock), so ages and countdowns keep ticking without a reload.
+    """
+
+    id: str
+    title: str
+    mode: str
+    severity: str
+    playbook: str
+    phase: str
+    phase_title: str
+    owner: str
+    opened_at: dt.datetime
+    final: bool
+    closed_at: dt.datetime | None
+    deadline: Deadline | None
+    offset: dt.timedelta
+
+    @property
+    def exercise(self) -> bool:
+        """Whether this is a drill (shown as EXERCISE everywhere)."""
+        return self.mode == "drill"
+
+    def matches(self, query: str) -> bool:
+        """Whether every word of ``query`` occurs in the row's id, title, phase, owner or playbook."""
+        haystack = " ".join(
+            (self.id, self.title, self.severity, self.playbook, self.phase, self.phase_title, self.owner)
+        ).casefold()
+        return all(word in haystack for word in query.casefold().split())
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Most urgent first: soonest deadline, then highest severity, then newest."""
+        due = self.deadline.due_at.timestamp() if self.deadline else float("inf")
+        rank = SEVERITIES.index(self.severity) if self.severity in SEVERITIES else 0
+        return (self.final, due, -rank, -self.opened_at.timestamp(), self.id)
+
+
+def load_rows(ws: Workspace) -> list[IncidentRow]:
+    """Every incident of the workspace (live and drill, open and closed), most urgent first."""
+    wall = ws.clock.now()
+    rows = [_row(ws, state, wall) for state in ws.incidents.list(mode=None, include_closed=True)]
+    return sorted(rows, key=IncidentRow.sort_key)
+
+
+def _row(ws: Workspace, state: IncidentState, wall: dt.datetime) -> IncidentRow:
+    try:
+        pb = ws.incidents.playbook_of(state)
+        phase_title = pick(pb.phase_map[state.phase].title, ws.lang) if state.phase in pb.phase_map else state.phase
+    except IrError:
+        phase_title = state.phase
+    return IncidentRow(
+        id=state.id,
+        title=state.title,
+        mode=state.mode,
+        severity=state.severity,
+        playbook=state.playbook_id,
+        phase=state.phase,
+        phase_title=phase_title,
+        owner=state.owner or "",
+        opened_at=parse_instant(state.opened_at),
+        final=state.final,
+        closed_at=parse_instant(state.closed_at) if state.closed_at else None,
+        deadline=None if state.final else next_deadline(ws, state.id),
+        offset=ws.clock_for(state).now() - wall,
+    )
+
+
+def next_deadline(ws: Workspace, incident_id: str) -> Deadline | None:
+    """The incident's soonest unmet deadline, if the workspace tracks obligations."""
+    service = getattr(ws, "obligations", None)
+    if service is None or not hasattr(service, "next_deadline"):
+        return None
+    try:
+        found = service.next_deadline(incident_id)
+    except IrError:
+        return None
+    return deadline_of(found)
+
+
+def deadline_of(obligation: Any) -> Deadline | None:
+    """Read ``due_at`` (an instant or ISO text) and a name from an obligation object or mapping."""
+    if obligation is None:
+        return None
+
+    def get(name: str) -> Any:
+        if isinstance(obligation, Mapping):
+            return obligation.get(name)
+        return getattr(obligation, name, None)
+
+    due = get("due_at")
+    if due is None:
+        return None
+    when = due if isinstance(due, dt.datetime) else parse_instant(str(due))
+    what = next((str(get(n)) for n in ("title", "rule", "law", "id") if get(n)), "deadline")
+    return Deadline(when.astimezone(dt.timezone.utc), what)
+
+
+def age_text(row: IncidentRow, wall_now: dt.datetime) -> str:
+    """How long the incident has been open (until closure for closed ones)."""
+    end = row.closed_at or (wall_now + row.offset)
+    return duration_text(max(0.0, (end - row.opened_at).total_seconds()))
+
+
+def countdown(due_at: dt.datetime, now: dt.datetime) -> tuple[str, str]:
+    """The time left until ``due_at`` and how pressing it is.
+
+    Returns:
+        ``(text, level)`` where level is ``overdue``, ``urgent``, ``soon`` or ``ok``.
+    """
+    left = due_at - now
+    if left.total_seconds() < 0:
+        return f"OVERDUE {duration_text(-left.total_seconds())}", "overdue"
+    text = duration_text(left.total_seconds())
+    if left <= URGENT:
+        return text, "urgent"
+    if left <= SOON:
+        return text, "soon"
+    return text, "ok"
+
+
+def short_time(instant: str) -> str:
+    """An event time as ``YYYY-MM-DD HH:MM:SS`` (UTC), for timelines."""
+    return instant[:19].replace("T", " ")
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One event as the timeline shows it."""
+
+    seq: int
+    at: str
+    actor: str
+    kind: str
+    text: str
+
+
+def load_timeline(ws: Workspace, incident_id: str) -> list[TimelineRow]:
+    """The incident's events, described in the workspace's language."""
+    state = ws.incidents.get(incident_id)
+    pb = ws.incidents.playbook_of(state)
+    return [
+        TimelineRow(e.seq, short_time(e.at), e.actor, e.kind, describe_event(e.kind, e.payload, pb, ws.lang))
+        for e in ws.incidents.timeline(incident_id)
+    ]

@@ -1,0 +1,61 @@
+"""The base of every pane in the incident view (work, timeline, report, and those added later)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.widget import Widget
+
+from ir.engine.playbook import Playbook
+
+if TYPE_CHECKING:
+    from ir.tui.app import IrApp
+
+
+class IncidentPanel(Widget):
+    """One pane of the incident view.
+
+    The incident screen calls :meth:`show` with the incident's view (``incident_view``)
+    and its playbook whenever the incident changes, and :meth:`activated` when the pane
+    comes to the front. A panel reads more through ``self.app.ws`` (or, for slow reads, a
+    worker with ``self.app.open_workspace()``) and commits changes with
+    ``self.app.run_command(...)``; the built-in panes post messages instead, so the screen
+    can add what it showed (``Expect``) to each command.
+
+    Args:
+        incident_id: the incident shown.
+    """
+
+    app: IrApp  # type: ignore[assignment]
+
+    FIRST_FOCUS: ClassVar[tuple[str, ...]] = ()
+    """Selectors of the widgets to focus when the pane comes to the front, tried in order."""
+
+    def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
+        self.incident_id = incident_id
+        self.view: dict[str, Any] | None = None
+        self.playbook: Playbook | None = None
+        self.front = False
+        """Whether this pane is the one showing (set by the incident screen)."""
+
+    def show(self, view: dict[str, Any], pb: Playbook) -> None:
+        """Render the incident as it now is (called on every change)."""
+        self.view = view
+        self.playbook = pb
+
+    def focus_first(self) -> None:
+        """Focus the pane's preferred widget, else its first widget that takes the focus."""
+        for selector in self.FIRST_FOCUS:
+            for widget in self.query(selector):
+                if widget.focusable:
+                    widget.focus()
+                    return
+        for widget in self.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def activated(self) -> None:
+        """The pane came to the front: load anything deferred while it was hidden."""
+        self.front = True

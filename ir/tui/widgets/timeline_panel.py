@@ -1,0 +1,123 @@
+"""The incident's timeline (who, when, what) with a filter by kind and a box to add a note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, Select
+from textual.worker import get_current_worker
+
+from ir.engine.playbook import Playbook
+from ir.errors import IrError
+from ir.tui.data import TimelineRow, load_timeline
+from ir.tui.messages import ActionFailed
+from ir.tui.widgets.incident_panel import IncidentPanel
+
+
+class TimelinePanel(IncidentPanel):
+    """Every event of the incident, newest last; posts :class:`NoteAdded` for the note box."""
+
+    FIRST_FOCUS = ("#events",)
+
+    class NoteAdded(Message):
+        """The user wrote a note for the timeline."""
+
+        def __init__(self, panel: TimelinePanel, text: str) -> None:
+            super().__init__()
+            self.panel = panel
+            self.text = text
+
+    class Loaded(Message):
+        """The timeline as read by a worker at incident version ``seq``."""
+
+        def __init__(self, seq: int, rows: list[TimelineRow]) -> None:
+            super().__init__()
+            self.seq = seq
+            self.rows = rows
+
+    def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(incident_id, id=id)
+        self.rows: list[TimelineRow] = []
+        self.loaded_seq = -1
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="timeline-filter"):
+            yield Label("Show", classes="inline-label")
+            yield Select[str]([], prompt="every kind", id="kind", compact=True)
+        table: DataTable[str] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Input(placeholder="Add a note to the timeline — Enter saves", id="note", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#events", DataTable).add_columns("#", "When (UTC)", "Who", "What")
+
+    def show(self, view: dict[str, Any], pb: Playbook) -> None:
+        """Re-read the timeline when the incident moved on."""
+        super().show(view, pb)
+        if view["seq"] != self.loaded_seq:
+            self.load(view["seq"])
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
+    def load(self, seq: int) -> None:
+        """Read and describe the events in a worker with its own connection."""
+        worker = get_current_worker()
+        try:
+            with self.app.open_workspace() as ws:
+                rows = load_timeline(ws, self.incident_id)
+        except IrError as exc:
+            self.post_message(ActionFailed("read the timeline", str(exc), type(exc).__name__, refresh=False))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Loaded(seq, rows))
+
+    def on_timeline_panel_loaded(self, message: Loaded) -> None:
+        message.stop()
+        self.loaded_seq = message.seq
+        self.rows = message.rows
+        self._update_kinds()
+        self._fill()
+
+    def _update_kinds(self) -> None:
+        select = self.query_one("#kind", Select)
+        kinds = sorted({r.kind for r in self.rows})
+        current = select.value
+        with self.prevent(Select.Changed):
+            select.set_options([(k, k) for k in kinds])
+            if current in kinds:
+                select.value = current
+
+    def _fill(self) -> None:
+        table = self.query_one("#events", DataTable)
+        kind = self.query_one("#kind", Select).value
+        rows = [r for r in self.rows if kind == Select.NULL or r.kind == kind]
+        at_end = table.cursor_row >= table.row_count - 1
+        table.clear()
+        for r in rows:
+            table.add_row(str(r.seq), r.at, r.actor, r.text, key=str(r.seq))
+        if at_end and rows:
+            # Follow the newest event, as a log does, unless the user is reading further up.
+            table.move_cursor(row=len(rows) - 1, animate=False)
+
+    @on(Select.Changed, "#kind")
+    def _filter(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#note")
+    def _note(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.post_message(self.NoteAdded(self, event.value))
+
+    def clear_note(self, text: str) -> None:
+        """Empty the note box after ``text`` was recorded (unless the user typed on)."""
+        note = self.query_one("#note", Input)
+        if note.value == text:
+            note.value = ""
+
+    def focus_note(self) -> None:
+        """Put the cursor in the note box."""
+        self.query_one("#note", Input).focus()

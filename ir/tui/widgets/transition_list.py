@@ -1,0 +1,64 @@
+"""The ways out of the current phase, each allowed or saying exactly what blocks it."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+
+def transition_prompt(trigger: dict[str, Any], dest_title: str) -> Text:
+    """A transition's line: allowed (✓) or blocked (✗) with one reason per line beneath."""
+    text = Text()
+    if trigger["allowed"]:
+        text.append("✓ ", style="bold green")
+        text.append(trigger["title"], style="bold")
+    else:
+        text.append("✗ ", style="bold red")
+        text.append(trigger["title"])
+    text.append(f"  › {dest_title}", style="dim")
+    for reason in trigger["blocked_by"]:
+        text.append("\n    blocked: ", style="red")
+        text.append(reason, style="dim")
+    return text
+
+
+class TransitionList(OptionList):
+    """Transitions out of one phase; the option ids are the trigger names."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select", "Take step")]
+    """Enter (or a click) takes the highlighted step, after confirmation."""
+
+    class Chosen(Message):
+        """The user chose a transition (allowed or not: the service has the last word)."""
+
+        def __init__(self, trigger: dict[str, Any]) -> None:
+            super().__init__()
+            self.trigger = trigger
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
+        self.triggers: dict[str, dict[str, Any]] = {}
+
+    def show(self, triggers: list[dict[str, Any]], dest_titles: dict[str, str]) -> None:
+        """Replace the list, keeping the highlight on the same transition."""
+        current = None
+        if self.highlighted is not None and self.option_count:
+            current = self.get_option_at_index(self.highlighted).id
+        self.triggers = {t["name"]: t for t in triggers}
+        self.set_options(
+            Option(transition_prompt(t, dest_titles.get(t["dest"], t["dest"])), id=t["name"]) for t in triggers
+        )
+        if current in self.triggers:
+            self.highlighted = self.get_option_index(current)
+        elif triggers:
+            self.highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id in self.triggers:
+            self.post_message(self.Chosen(self.triggers[event.option.id]))

@@ -33,7 +33,7 @@ TERMINAL = ("delivered", "skipped", "expired")
 
 @DRILLS()
 def m001_drills(db: Database) -> None:
-    """Drill clock state, inject states and scenario snapshots."""
+    """Drill clock state, inject states, scenario snapshots, improvement items and schedules."""
     db.execute(
         """
         CREATE TABLE drills (
@@ -78,24 +78,26 @@ def m001_drills(db: Database) -> None:
         ) STRICT
         """
     )
+    db.execute("CREATE UNIQUE INDEX drills_schedule_run ON drills (schedule_id, schedule_due)")
+    # Improvement items are raised (and updated) in the chain of the drill that found the
+    # gap, and retested in later drills' chains: one table per chain keeps a rebuild of one
+    # incident exact; the item's current status is resolved when read (latest event wins).
     db.execute(
         """
         CREATE TABLE drill_improvements (
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
             item TEXT PRIMARY KEY,
             scenario_id TEXT NOT NULL,
             expectation_id TEXT NOT NULL,
             objective_id TEXT NOT NULL,
-            origin TEXT NOT NULL,
             result TEXT NOT NULL,
             issue TEXT NOT NULL,
             action TEXT NOT NULL,
             owner TEXT NOT NULL,
             due TEXT NOT NULL,
-            status TEXT NOT NULL,
             raised_at TEXT NOT NULL,
-            retests INTEGER NOT NULL DEFAULT 0,
-            last_retest TEXT,
-            last_result TEXT,
+            status TEXT NOT NULL,
+            status_event INTEGER NOT NULL,
             note TEXT,
             updated_at TEXT NOT NULL
         ) STRICT
@@ -104,7 +106,22 @@ def m001_drills(db: Database) -> None:
     db.execute("CREATE INDEX drill_improvements_key ON drill_improvements (scenario_id, expectation_id)")
     db.execute(
         """
+        CREATE TABLE drill_retests (
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
+            item TEXT NOT NULL,
+            result TEXT NOT NULL,
+            expectation_status TEXT NOT NULL,
+            event_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (incident_id, item)
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX drill_retests_item ON drill_retests (item, event_id)")
+    db.execute(
+        """
         CREATE TABLE drill_schedules (
+            incident_id TEXT NOT NULL,
             id TEXT PRIMARY KEY,
             scenario_id TEXT NOT NULL,
             cron TEXT NOT NULL,
@@ -120,11 +137,12 @@ def m001_drills(db: Database) -> None:
     )
     db.execute(
         """
-        CREATE TABLE drill_schedule_runs (
+        CREATE TABLE drill_schedule_misses (
+            incident_id TEXT NOT NULL,
             schedule_id TEXT NOT NULL,
             due TEXT NOT NULL,
-            status TEXT NOT NULL,
-            incident_id TEXT,
+            run INTEGER NOT NULL,
+            reason TEXT NOT NULL,
             noted_at TEXT NOT NULL,
             PRIMARY KEY (schedule_id, due)
         ) STRICT
@@ -135,8 +153,9 @@ def m001_drills(db: Database) -> None:
 projection_table("drills", "incident_id")
 projection_table("drill_injects", "incident_id, inject_id")
 projection_table("drill_improvements", "item")
+projection_table("drill_retests", "incident_id, item")
 projection_table("drill_schedules", "id")
-projection_table("drill_schedule_runs", "schedule_id, due")
+projection_table("drill_schedule_misses", "schedule_id, due")
 
 
 # ------------------------------------------------------------------ projectors: the drill clock
@@ -161,6 +180,8 @@ def _started(conn: sqlite3.Connection, ev: Event) -> None:
     p = ev.payload
     sc = p["scenario"]
     schedule = p.get("schedule") or {}
+    if schedule:
+        _claim_run(conn, ev.incident_id, schedule["id"], schedule["due"])
     conn.execute(
         "INSERT INTO drills (incident_id, scenario_id, scenario_version, scenario_digest, start, duration_s, speed,"
         " status, anchor_offset_ms, anchor_wall, schedule_id, schedule_due)"
@@ -170,27 +191,16 @@ def _started(conn: sqlite3.Connection, ev: Event) -> None:
             _offset_ms(p["start"], ev.at), ev.recorded_at, schedule.get("id"), schedule.get("due"),
         ),
     )
-    if schedule:
-        _claim_run(conn, schedule["id"], schedule["due"], ev.incident_id, ev.recorded_at)
 
 
-def _claim_run(conn: sqlite3.Connection, schedule_id: str, due: str, incident_id: str, noted_at: str) -> None:
-    """Record that a scheduled occurrence ran; refuse a second drill for the same occurrence."""
+def _claim_run(conn: sqlite3.Connection, incident_id: str, schedule_id: str, due: str) -> None:
+    """Refuse a second drill for the same scheduled occurrence (a restart, a second scheduler)."""
     row = conn.execute(
-        "SELECT status, incident_id FROM drill_schedule_runs WHERE schedule_id = ? AND due = ?", (schedule_id, due)
+        "SELECT incident_id FROM drills WHERE schedule_id = ? AND schedule_due = ? AND incident_id != ?",
+        (schedule_id, due, incident_id),
     ).fetchone()
-    if row is None:
-        conn.execute(
-            "INSERT INTO drill_schedule_runs (schedule_id, due, status, incident_id, noted_at) VALUES (?, ?, 'ran', ?, ?)",
-            (schedule_id, due, incident_id, noted_at),
-        )
-    elif row[1] is not None:
-        raise Refused(f"schedule '{schedule_id}' already ran its {due} drill as {row[1]}")
-    else:
-        conn.execute(
-            "UPDATE drill_schedule_runs SET status = 'ran_late', incident_id = ? WHERE schedule_id = ? AND due = ?",
-            (incident_id, schedule_id, due),
-        )
+    if row is not None:
+        raise Refused(f"schedule '{schedule_id}' already ran its {due} drill as {row[0]}")
 
 
 @projector("drill.paused")
@@ -250,29 +260,31 @@ def _due_date(recorded_at: str, days: int) -> str:
 def _raised(conn: sqlite3.Connection, ev: Event) -> None:
     p = ev.payload
     conn.execute(
-        "INSERT INTO drill_improvements (item, scenario_id, expectation_id, objective_id, origin, result, issue, action,"
-        " owner, due, status, raised_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+        "INSERT INTO drill_improvements (incident_id, item, scenario_id, expectation_id, objective_id, result, issue,"
+        " action, owner, due, raised_at, status, status_event, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
         (
-            p["item"], p["scenario"], p["expectation"], p["objective"], ev.incident_id, p["result"],
+            ev.incident_id, p["item"], p["scenario"], p["expectation"], p["objective"], p["result"],
             canonical_json(p["issue"]), canonical_json(p["action"]), p["owner"],
-            _due_date(ev.recorded_at, p["due_in_days"]), ev.recorded_at, ev.recorded_at,
+            _due_date(ev.recorded_at, p["due_in_days"]), ev.recorded_at, ev.id, ev.recorded_at,
         ),
     )
 
 
 @projector("improvement.retested")
 def _retested(conn: sqlite3.Connection, ev: Event) -> None:
-    fixed = ev.payload["result"] == "fixed"
+    p = ev.payload
     conn.execute(
-        "UPDATE drill_improvements SET retests = retests + 1, last_retest = ?, last_result = ?, status = ?,"
-        " updated_at = ? WHERE item = ?",
-        (ev.incident_id, ev.payload["result"], "verified" if fixed else "open", ev.recorded_at, ev.payload["item"]),
+        "INSERT INTO drill_retests (incident_id, item, result, expectation_status, event_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (ev.incident_id, p["item"], p["result"], p["status"], ev.id, ev.recorded_at),
     )
 
 
 @projector("improvement.updated")
 def _improvement_updated(conn: sqlite3.Connection, ev: Event) -> None:
-    changes = {k: ev.payload[k] for k in ("owner", "due", "status", "note") if k in ev.payload}
+    changes: dict[str, Any] = {k: ev.payload[k] for k in ("owner", "due", "note") if k in ev.payload}
+    if "status" in ev.payload:
+        changes.update(status=ev.payload["status"], status_event=ev.id)
     changes["updated_at"] = ev.recorded_at
     sets = ", ".join(f"{k} = ?" for k in changes)
     conn.execute(f"UPDATE drill_improvements SET {sets} WHERE item = ?", (*changes.values(), ev.payload["item"]))
@@ -285,10 +297,10 @@ def _improvement_updated(conn: sqlite3.Connection, ev: Event) -> None:
 def _schedule_added(conn: sqlite3.Connection, ev: Event) -> None:
     p = ev.payload
     conn.execute(
-        "INSERT INTO drill_schedules (id, scenario_id, cron, timezone, speed, grace_s, participants, created_by,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO drill_schedules (incident_id, id, scenario_id, cron, timezone, speed, grace_s, participants,"
+        " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            p["id"], p["scenario"], p["cron"], p["timezone"], p["speed"], p["grace_s"],
+            ev.incident_id, p["id"], p["scenario"], p["cron"], p["timezone"], p["speed"], p["grace_s"],
             canonical_json(p.get("participants", {})), ev.actor, ev.at,
         ),
     )
@@ -301,9 +313,11 @@ def _schedule_removed(conn: sqlite3.Connection, ev: Event) -> None:
 
 @projector("drill_schedule.missed")
 def _schedule_missed(conn: sqlite3.Connection, ev: Event) -> None:
+    p = ev.payload
     conn.execute(
-        "INSERT OR IGNORE INTO drill_schedule_runs (schedule_id, due, status, noted_at) VALUES (?, ?, 'missed', ?)",
-        (ev.payload["id"], ev.payload["due"], ev.at),
+        "INSERT OR IGNORE INTO drill_schedule_misses (incident_id, schedule_id, due, run, reason, noted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (ev.incident_id, p["id"], p["due"], int(bool(p.get("run"))), p.get("reason", ""), ev.at),
     )
 
 
@@ -375,47 +389,70 @@ def inject_states(conn: sqlite3.Connection, incident_id: str) -> dict[str, dict[
     }
 
 
-_IMPROVEMENT_COLUMNS = (
-    "item, scenario_id, expectation_id, objective_id, origin, result, issue, action, owner, due, status,"
-    " raised_at, retests, last_retest, last_result, note, updated_at"
-)
+_IMPROVEMENT_SQL = """
+SELECT i.item, i.scenario_id, i.expectation_id, i.objective_id, i.incident_id, i.result, i.issue, i.action,
+       i.owner, i.due, i.status, i.status_event, i.raised_at, i.note, i.updated_at,
+       (SELECT COUNT(*) FROM drill_retests r WHERE r.item = i.item),
+       r.incident_id, r.result, r.event_id, r.at
+FROM drill_improvements i
+LEFT JOIN drill_retests r ON r.item = i.item
+     AND r.event_id = (SELECT MAX(event_id) FROM drill_retests x WHERE x.item = i.item)
+"""
 
 
 def _improvement(row: tuple[Any, ...]) -> dict[str, Any]:
-    item = dict(zip([c.strip() for c in _IMPROVEMENT_COLUMNS.split(",")], row, strict=True))
+    keys = ("item", "scenario_id", "expectation_id", "objective_id", "origin", "result", "issue", "action", "owner",
+            "due", "status", "status_event", "raised_at", "note", "updated_at", "retests", "last_retest",
+            "last_result", "retest_event", "retested_at")
+    item = dict(zip(keys, row, strict=True))
     item["issue"] = json.loads(item["issue"])
     item["action"] = json.loads(item["action"])
+    # The latest of a person's status change and a retest decides the status.
+    if item["retest_event"] is not None and item["retest_event"] > item["status_event"]:
+        item["status"] = "verified" if item["last_result"] == "fixed" else "open"
+    if item["retested_at"] is not None and item["retested_at"] > item["updated_at"]:
+        item["updated_at"] = item["retested_at"]
+    for key in ("status_event", "retest_event", "retested_at"):
+        del item[key]
     return item
 
 
 def list_improvements(
     conn: sqlite3.Connection, *, scenario_id: str | None = None, include_closed: bool = True
 ) -> list[dict[str, Any]]:
-    """Improvement items, oldest first."""
-    where, params = [], []  # type: ignore[var-annotated]
+    """Improvement items with their current status and latest retest, oldest first."""
+    sql, params = _IMPROVEMENT_SQL, ()  # type: ignore[var-annotated]
     if scenario_id is not None:
-        where.append("scenario_id = ?")
-        params.append(scenario_id)
+        sql += " WHERE i.scenario_id = ?"
+        params = (scenario_id,)
+    sql += " ORDER BY i.raised_at, i.item"
+    items = [_improvement(r) for r in conn.execute(sql, params)]
     if not include_closed:
-        where.append("status NOT IN ('verified', 'closed')")
-    sql = f"SELECT {_IMPROVEMENT_COLUMNS} FROM drill_improvements"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY raised_at, item"
-    return [_improvement(r) for r in conn.execute(sql, params)]
+        items = [i for i in items if i["status"] not in ("verified", "closed")]
+    return items
 
 
 def get_improvement(conn: sqlite3.Connection, item: str) -> dict[str, Any] | None:
     """One improvement item, or None."""
-    row = conn.execute(f"SELECT {_IMPROVEMENT_COLUMNS} FROM drill_improvements WHERE item = ?", (item,)).fetchone()
+    row = conn.execute(_IMPROVEMENT_SQL + " WHERE i.item = ?", (item,)).fetchone()
     return _improvement(row) if row else None
 
 
+_RUNS_SQL = """
+SELECT d.schedule_id, d.schedule_due, CASE WHEN m.run = 1 THEN 'ran_late' ELSE 'ran' END, d.incident_id
+FROM drills d LEFT JOIN drill_schedule_misses m ON m.schedule_id = d.schedule_id AND m.due = d.schedule_due
+WHERE d.schedule_id IS NOT NULL
+UNION ALL
+SELECT m.schedule_id, m.due, 'missed', NULL FROM drill_schedule_misses m
+WHERE NOT EXISTS (SELECT 1 FROM drills d WHERE d.schedule_id = m.schedule_id AND d.schedule_due = m.due)
+"""
+
+
 def list_schedules(conn: sqlite3.Connection, *, include_removed: bool = False) -> list[dict[str, Any]]:
-    """Drill schedules, with their last run."""
+    """Drill schedules, with the last occurrence recorded (ran or missed)."""
     sql = (
         "SELECT id, scenario_id, cron, timezone, speed, grace_s, participants, created_by, created_at, active,"
-        " (SELECT MAX(due) FROM drill_schedule_runs r WHERE r.schedule_id = s.id)"
+        f" (SELECT MAX(due) FROM ({_RUNS_SQL}) AS runs WHERE runs.schedule_id = s.id)"
         " FROM drill_schedules s"
     )
     if not include_removed:
@@ -433,14 +470,14 @@ def list_schedules(conn: sqlite3.Connection, *, include_removed: bool = False) -
 
 
 def schedule_runs(conn: sqlite3.Connection, schedule_id: str | None = None) -> list[dict[str, Any]]:
-    """Recorded occurrences of schedules (ran, ran late, missed), oldest first."""
-    sql = "SELECT schedule_id, due, status, incident_id, noted_at FROM drill_schedule_runs"
+    """Recorded occurrences of schedules (ran, ran_late, missed), oldest first."""
+    sql = f"SELECT * FROM ({_RUNS_SQL}) AS runs"
     params: tuple[Any, ...] = ()
     if schedule_id is not None:
-        sql += " WHERE schedule_id = ?"
+        sql += " WHERE runs.schedule_id = ?"
         params = (schedule_id,)
-    sql += " ORDER BY due, schedule_id"
-    keys = ("schedule_id", "due", "status", "incident_id", "noted_at")
+    sql += " ORDER BY 2, 1"
+    keys = ("schedule_id", "due", "status", "incident_id")
     return [dict(zip(keys, r, strict=True)) for r in conn.execute(sql, params)]
 
 

@@ -9,16 +9,18 @@ target for an "immediately" duty) without copying a whole regime.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ir.content.paths import ContentPaths
+from ir.content.paths import ContentPaths, shipped_dir
 from ir.content.validate import validate_document
 from ir.content.yamlfile import Document, load_document
 from ir.engine.catalog import display_path
 from ir.errors import ContentError, ContentErrors
+from ir.i18n import pick
 from ir.obligations import clocks
 from ir.obligations.facts import Facts
 from ir.obligations.schema import (
@@ -30,7 +32,7 @@ from ir.obligations.schema import (
     check_file,
     merge,
 )
-from ir.obligations.vocabulary import JURISDICTION_GROUPS, PIPL_SENSITIVE, SENSITIVE, TIMEZONES
+from ir.obligations.vocabulary import DEADLINE_WORDS, JURISDICTION_GROUPS, PIPL_SENSITIVE, SENSITIVE, TIMEZONES
 
 Test = Callable[[Facts], bool]
 SUFFIXES = (".yaml", ".yml")
@@ -55,7 +57,10 @@ class Version:
     effective_from: dt.date | None
     effective_to: dt.date | None
     when: Test | None
-    reads: frozenset[str] = frozenset()
+    reads: tuple[str, ...] = ()
+    deadline_text: str = ""
+    recipient_en: str = ""
+    notes_en: tuple[str, ...] = ()
 
     def in_force(self, day: dt.date) -> bool:
         """Whether this version is in force on ``day`` (both bounds inclusive)."""
@@ -71,10 +76,12 @@ class Rule:
     Attributes:
         applies: whether the duty applies (unanswered yes/no facts count as no).
         possible: whether it could apply once unanswered yes/no facts are answered yes.
-        reads: the yes/no facts its ``applies`` condition reads.
+        reads: the yes/no facts its ``applies`` condition reads, sorted (recorded text must
+            not depend on hash order).
         wants: those it needs answered yes (``requires``), which could make it apply.
         versions: its versions in order; the first in force whose ``when`` holds is used.
         dated: some version has effective dates.
+        presence: the jurisdictions where someone must be affected for it to apply, or None.
     """
 
     id: str
@@ -85,11 +92,12 @@ class Rule:
     calendar: str
     applies: Test
     possible: Test
-    reads: frozenset[str]
+    reads: tuple[str, ...]
     wants: frozenset[str]
     versions: tuple[Version, ...]
     dated: bool
     path: str
+    presence: frozenset[str] | None = None
 
 
 @dataclass
@@ -101,6 +109,25 @@ class RuleBook:
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.rules}
+        # Most rules need someone affected in their jurisdictions: index them by code so a
+        # fact set only tries the rules of the places it names.
+        self._anywhere: list[int] = []
+        self._by_code: dict[str, list[int]] = {}
+        for n, rule in enumerate(self.rules):
+            if rule.presence is None:
+                self._anywhere.append(n)
+            else:
+                for code in rule.presence:
+                    self._by_code.setdefault(code, []).append(n)
+
+    def candidates(self, facts: Facts) -> list[Rule]:
+        """The rules that may apply to ``facts`` (the others need people elsewhere), in id order."""
+        picked = set(self._anywhere)
+        for key, n in facts.subjects.items():
+            if n > 0:
+                picked.update(self._by_code.get(key, ()))
+                picked.update(self._by_code.get(key.partition("-")[0], ()))
+        return [self.rules[n] for n in sorted(picked)]
 
 
 class RuleLoader:
@@ -110,28 +137,44 @@ class RuleLoader:
         self.paths = paths
         self._key: tuple[tuple[str, int, int], ...] | None = None
         self._book: RuleBook | None = None
+        self._checked: dt.datetime | None = None
 
     def files(self) -> list[Path]:
         """Rule files in effect, lowest priority first (a file shadows same-named lower ones)."""
-        chosen: dict[str, Path] = {}
+        return [path for path, _ in self._scan()]
+
+    def _scan(self) -> list[tuple[Path, tuple[int, int]]]:
+        """Rule files in effect with their (mtime, size): one directory read and stat per file."""
+        chosen: dict[str, tuple[Path, tuple[int, int]]] = {}
         for folder in reversed(self.paths.dirs("rules")):
-            for path in sorted(folder.iterdir()):
-                if path.suffix in SUFFIXES and path.is_file():
-                    chosen.pop(path.name, None)
-                    chosen[path.name] = path
+            with os.scandir(folder) as entries:
+                found = sorted((e for e in entries if e.name.endswith(SUFFIXES) and e.is_file()), key=lambda e: e.name)
+            for entry in found:
+                stat = entry.stat()
+                chosen.pop(entry.name, None)
+                chosen[entry.name] = (Path(entry.path), (stat.st_mtime_ns, stat.st_size))
         return list(chosen.values())
 
-    def book(self) -> RuleBook:
+    def book(self, *, now: dt.datetime | None = None, max_age: dt.timedelta | None = None) -> RuleBook:
         """The current rule book.
+
+        Args:
+            now: the current time, with ``max_age``: skip looking for changed files if the
+                last look was less than ``max_age`` ago (reading the folders costs more than
+                evaluating the rules). Without them, every call looks.
 
         Raises:
             ContentErrors: a rule file is invalid (every problem, with file, line and field).
         """
-        paths = self.files()
-        key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+        if self._book is not None and now is not None and max_age is not None and self._checked is not None:
+            if self._checked <= now < self._checked + max_age:
+                return self._book
+        scanned = self._scan()
+        key = tuple((str(path), *version) for path, version in scanned)
         if self._book is None or key != self._key:
-            self._book = load_book(paths)
+            self._book = load_book([path for path, _ in scanned])
             self._key = key
+        self._checked = now
         return self._book
 
 
@@ -145,9 +188,12 @@ def load_book(paths: Iterable[Path]) -> RuleBook:
     specs: dict[str, tuple[RuleSpec, RuleFile, Document, int]] = {}
     folders: dict[str, Path] = {}
     shown: list[str] = []
+    shipped = shipped_dir("rules").resolve()
     for path in paths:
         try:
-            doc, spec = load_rule_file(path)
+            # Shipped rules' calendars are checked by the test suite; checking them here would
+            # load the whole holiday library on every command that evaluates rules.
+            doc, spec = load_rule_file(path, calendars=path.resolve().parent != shipped)
         except ContentErrors as exc:
             errors.extend(exc.errors)
             continue
@@ -164,15 +210,15 @@ def load_book(paths: Iterable[Path]) -> RuleBook:
     return RuleBook(sorted(rules, key=lambda r: r.id), shown)
 
 
-def load_rule_file(path: Path) -> tuple[Document, RuleFile]:
-    """Read and validate one rule file.
+def load_rule_file(path: Path, *, calendars: bool = True) -> tuple[Document, RuleFile]:
+    """Read and validate one rule file (``calendars``: check business-day calendars exist).
 
     Raises:
         ContentErrors: the file is not a valid rule file.
     """
     doc = load_document(path, display_path(path))
     spec = validate_document(doc, RuleFile)
-    problems = list(check_file(spec))
+    problems = list(check_file(spec, calendars=calendars))
     if problems:
         raise ContentErrors([doc.error(loc, msg) for loc, msg in problems])
     return doc, spec
@@ -211,7 +257,8 @@ def compile_rule(rule: RuleSpec, spec: RuleFile, path: str) -> Rule:
     tz_name = rule.timezone or TIMEZONES.get(jurisdiction) or TIMEZONES[jurisdiction.split("-")[0]]
     scope = _scope(rule.applies.subjects_in)
     variants = [(merge(rule, v), v.when) for v in rule.variants] or [(rule, None)]
-    versions = tuple(_version(timing, when, scope) for timing, when in variants)
+    calendar = rule.calendar or jurisdiction
+    versions = tuple(_version(timing, when, scope, calendar) for timing, when in variants)
     reads = _reads(rule.applies)
     return Rule(
         id=rule.id,
@@ -219,19 +266,21 @@ def compile_rule(rule: RuleSpec, spec: RuleFile, path: str) -> Rule:
         regime=rule.regime or spec.regime,
         recipient=rule.recipient,
         tz=clocks.zone(tz_name),
-        calendar=rule.calendar or jurisdiction,
+        calendar=calendar,
         applies=compile_applies(rule.applies, None, optimistic=False),
         possible=compile_applies(rule.applies, None, optimistic=True),
-        reads=frozenset(reads),
+        reads=tuple(sorted(reads)),
         wants=frozenset(_wants(rule.applies)),
         versions=versions,
         dated=any(v.effective_from or v.effective_to for v in versions),
         path=path,
+        presence=scope,
     )
 
 
-def _version(t: Timing, when: Applies | None, scope: frozenset[str] | None) -> Version:
+def _version(t: Timing, when: Applies | None, scope: frozenset[str] | None, calendar: str) -> Version:
     verified = t.verified if t.verified is not None else False
+    period = t.period.period() if t.period else None
     parts = verified if isinstance(verified, dict) else {p: verified for p in ("trigger", "deadline", "content")}
     clock = t.clock or "awareness"
     return Version(
@@ -241,7 +290,7 @@ def _version(t: Timing, when: Applies | None, scope: frozenset[str] | None) -> V
         recipient_name=dict(t.recipient_name or {}),
         clock="fulfilment" if isinstance(clock, After) else clock,
         after=clock.after if isinstance(clock, After) else None,
-        period=t.period.period() if t.period else None,
+        period=period,
         deadline=t.deadline,
         target=t.target.period() if t.target else None,
         required_fields=tuple(t.required_fields or ()),
@@ -250,8 +299,17 @@ def _version(t: Timing, when: Applies | None, scope: frozenset[str] | None) -> V
         effective_from=t.effective_from,
         effective_to=t.effective_to,
         when=compile_applies(when, scope, optimistic=False) if when else None,
-        reads=frozenset(_reads(when)) if when else frozenset(),
+        reads=tuple(sorted(_reads(when))) if when else (),
+        deadline_text=_deadline_text(period, t.deadline, calendar),
+        recipient_en=pick(t.recipient_name or {}, "en"),
+        notes_en=tuple(pick(n, "en") for n in t.notes or ()),
     )
+
+
+def _deadline_text(period: clocks.Period | None, deadline: str | None, calendar: str) -> str:
+    if period is None:
+        return DEADLINE_WORDS[deadline or "unspecified"]
+    return period.text(calendar) + (" after the end of the calendar year" if period.from_year_end else "")
 
 
 def _scope(codes: list[str]) -> frozenset[str] | None:
@@ -312,9 +370,21 @@ def compile_applies(applies: Applies, scope: frozenset[str] | None, *, optimisti
     if applies.any_of:
         subs = [compile_applies(s, own, optimistic=optimistic) for s in applies.any_of]
         checks.append(lambda f: any(t(f) for t in subs))
-    if len(checks) == 1:
-        return checks[0]
-    return lambda f: all(c(f) for c in checks)
+    return _all(checks)
+
+
+def _all(checks: list[Test]) -> Test:
+    """The conjunction of ``checks``, as nested closures (cheaper than all() over a generator)."""
+    if not checks:
+        return lambda f: True
+    test = checks[-1]
+    for check in reversed(checks[:-1]):
+        test = _both(check, test)
+    return test
+
+
+def _both(first: Test, second: Test) -> Test:
+    return lambda f: first(f) and second(f)
 
 
 def _threshold(count: str, scope: frozenset[str] | None, threshold: int) -> Test:

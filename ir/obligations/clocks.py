@@ -14,10 +14,11 @@ import calendar as _calendar
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 UTC = dt.timezone.utc
 _LAST_SECOND = dt.time(23, 59, 59)
@@ -70,13 +71,27 @@ def holiday_calendar(code: str) -> holidays.HolidayBase:
     Raises:
         ValueError: the ``holidays`` library has no such country or subdivision.
     """
+    # Imported here: the library takes a third of a second to load, and most commands never
+    # count business days.
+    import holidays
+
     country, _, subdiv = code.partition("-")
-    supported = holidays.list_supported_countries()
-    if country not in supported:
-        raise ValueError(f"no holiday calendar for '{country}' (the holidays library has no such country)")
-    if subdiv and subdiv not in supported[country]:
-        raise ValueError(f"no holiday calendar for '{code}' ({country} has no subdivision '{subdiv}')")
-    return holidays.country_holidays(country, subdiv=subdiv or None)
+    try:
+        return holidays.country_holidays(country, subdiv=subdiv or None)
+    except NotImplementedError:
+        if subdiv and _has_country(country):
+            raise ValueError(f"no holiday calendar for '{code}' (the holidays library has no {country} subdivision '{subdiv}')") from None
+        raise ValueError(f"no holiday calendar for '{country}' (the holidays library has no such country)") from None
+
+
+def _has_country(country: str) -> bool:
+    import holidays
+
+    try:
+        holidays.country_holidays(country)
+    except NotImplementedError:
+        return False
+    return True
 
 
 def is_business_day(day: dt.date, calendar_code: str) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ir.clock import format_fact_time
+from ir.clock import UTC
 from ir.i18n import pick
 from ir.obligations import clocks
 from ir.obligations.book import Rule, RuleBook, Version
@@ -42,7 +42,7 @@ DEFAULT_TARGETS = {"immediately": clocks.Period("hours", 24)}
 FALLBACK_TARGET = clocks.Period("hours", 72)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Obligation:
     """One duty to notify, as assessed from the facts (the JSON output's fields).
 
@@ -115,7 +115,7 @@ def evaluate(
     """
     done = fulfilled or {}
     out = []
-    for rule in book.rules:
+    for rule in book.candidates(facts):
         if rule.applies(facts):
             obligation = assess_rule(rule, facts, now, done, lang)
             if obligation is not None:
@@ -127,7 +127,7 @@ def undecided(book: RuleBook, facts: Facts) -> dict[str, list[str]]:
     """Duties that do not apply yet but could once unanswered yes/no facts are answered yes."""
     return {
         rule.id: sorted(n for n in rule.wants if n not in facts.flags)
-        for rule in book.rules
+        for rule in book.candidates(facts)
         if not rule.applies(facts) and rule.possible(facts)
     }
 
@@ -137,7 +137,7 @@ def assess_rule(
 ) -> Obligation | None:
     """The obligation under ``rule`` (which applies), or None if no version is in force."""
     aware = facts.times.get("aware_at")
-    assumed = [f"{name} not answered: counted as no" for name in sorted(rule.reads) if name not in facts.flags]
+    assumed = [f"{name} not answered: counted as no" for name in rule.reads if name not in facts.flags]
     day = clocks.local_date(aware or now, rule.tz)
     version = _pick_version(rule, facts, day, assumed)
     if version is None:
@@ -152,12 +152,12 @@ def assess_rule(
         regime=rule.regime,
         citation=version.citation,
         recipient=rule.recipient,
-        recipient_name=pick(version.recipient_name, lang),
+        recipient_name=version.recipient_en if lang == "en" else pick(version.recipient_name, lang),
         clock_start=start_name,
         clock_started_at=_fmt(start),
         due_at=_fmt(due_at),
         due_text=due_text,
-        deadline=version.period.text(rule.calendar) if version.period else DEADLINE_WORDS[version.deadline or "unspecified"],
+        deadline=version.deadline_text,
         target_at=_fmt(target_at),
         target_source=source,
         required_fields=list(version.required_fields),
@@ -165,7 +165,7 @@ def assess_rule(
         verified=not version.unverified,
         unverified=list(version.unverified),
         sources=version.sources,
-        notes=[pick(n, lang) for n in version.notes],
+        notes=list(version.notes_en) if lang == "en" else [pick(n, lang) for n in version.notes],
         assumed=assumed,
         effective_from=version.effective_from.isoformat() if version.effective_from else None,
         effective_to=version.effective_to.isoformat() if version.effective_to else None,
@@ -177,7 +177,7 @@ def _pick_version(rule: Rule, facts: Facts, day: dt.date, assumed: list[str]) ->
     for version in rule.versions:
         if not version.in_force(day):
             continue
-        assumed.extend(f"{n} not answered: counted as no" for n in sorted(version.reads) if n not in facts.flags)
+        assumed.extend(f"{n} not answered: counted as no" for n in version.reads if n not in facts.flags)
         if version.when is None or version.when(facts):
             return version
     return None
@@ -207,6 +207,8 @@ def _timing(
     after = f"{version.after} is fulfilled" if version.after else CLOCK_WORDS[start_name]
     if version.period is not None:
         text = f"{version.period.text(rule.calendar)} after {after}"
+        if version.period.from_year_end:
+            text = f"{version.period.text(rule.calendar)} after the end of the calendar year of {after}"
         if start is None:
             return None, None, None, f"{text}; {why}"
         return clocks.due(start, version.period, rule.tz, rule.calendar), None, None, text
@@ -228,4 +230,8 @@ def _target(rule: Rule, version: Version, facts: Facts) -> tuple[clocks.Period, 
 
 
 def _fmt(instant: dt.datetime | None) -> str | None:
-    return format_fact_time(instant) if instant is not None else None
+    """``YYYY-MM-DDTHH:MM:SSZ`` (as :func:`ir.clock.format_fact_time`, without strftime's cost)."""
+    if instant is None:
+        return None
+    u = instant.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"

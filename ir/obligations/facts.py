@@ -58,6 +58,7 @@ class Facts:
     problems: list[FactProblem] = field(default_factory=list)
     _counts: dict[frozenset[str], int] = field(default_factory=dict, repr=False)
     _maxima: dict[frozenset[str], int] = field(default_factory=dict, repr=False)
+    _split: list[tuple[str, str, int]] | None = field(default=None, repr=False)
 
     def flag(self, name: str) -> bool:
         """A yes/no fact; one not answered counts as no."""
@@ -67,7 +68,7 @@ class Facts:
         """People affected in the jurisdictions ``codes`` (``US`` covers ``US-CA`` too)."""
         cached = self._counts.get(codes)
         if cached is None:
-            cached = self._counts[codes] = sum(n for key, n in self.subjects.items() if _within(key, codes))
+            cached = self._counts[codes] = sum(n for key, country, n in self._keys() if key in codes or country in codes)
         return cached
 
     def max_in_one(self, codes: frozenset[str]) -> int:
@@ -75,9 +76,15 @@ class Facts:
         cached = self._maxima.get(codes)
         if cached is None:
             cached = self._maxima[codes] = max(
-                (n for key, n in self.subjects.items() if _within(key, codes)), default=0
+                (n for key, country, n in self._keys() if key in codes or country in codes), default=0
             )
         return cached
+
+    def _keys(self) -> list[tuple[str, str, int]]:
+        # Each jurisdiction with its country, split once: rules ask for many scopes.
+        if self._split is None:
+            self._split = [(key, key.partition("-")[0], n) for key, n in self.subjects.items()]
+        return self._split
 
     @property
     def total(self) -> int:
@@ -85,10 +92,6 @@ class Facts:
         if self.affected_count is not None:
             return self.affected_count
         return sum(self.subjects.values())
-
-
-def _within(key: str, codes: frozenset[str]) -> bool:
-    return key in codes or key.partition("-")[0] in codes
 
 
 def read_facts(raw: Mapping[str, Any]) -> Facts:

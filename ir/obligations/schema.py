@@ -161,18 +161,23 @@ class RuleFile(Strict):
     rules: Annotated[list[RuleSpec], Field(min_length=1)]
 
 
-def check_file(spec: RuleFile) -> Iterable[tuple[Loc, str]]:
-    """Checks the schema cannot express; yields ``(location, problem)``."""
+def check_file(spec: RuleFile, *, calendars: bool = True) -> Iterable[tuple[Loc, str]]:
+    """Checks the schema cannot express; yields ``(location, problem)``.
+
+    Args:
+        spec: the validated file.
+        calendars: also check that business-day calendars exist in the holidays library.
+    """
     seen: dict[str, int] = {}
     for i, rule in enumerate(spec.rules):
         loc: Loc = ("rules", i)
         if rule.id in seen:
             yield (*loc, "id"), f"duplicate rule id '{rule.id}' (first at rules[{seen[rule.id]}])"
         seen.setdefault(rule.id, i)
-        yield from _check_rule(spec, rule, loc)
+        yield from _check_rule(spec, rule, loc, calendars)
 
 
-def _check_rule(spec: RuleFile, rule: RuleSpec, loc: Loc) -> Iterable[tuple[Loc, str]]:
+def _check_rule(spec: RuleFile, rule: RuleSpec, loc: Loc, calendars: bool) -> Iterable[tuple[Loc, str]]:
     jurisdiction = rule.jurisdiction or spec.jurisdiction
     if not rule.id.startswith(jurisdiction.split("-")[0].lower() + "-"):
         yield (*loc, "id"), f"rule id must start with its jurisdiction '{jurisdiction.split('-')[0].lower()}-'"
@@ -187,7 +192,7 @@ def _check_rule(spec: RuleFile, rule: RuleSpec, loc: Loc) -> Iterable[tuple[Loc,
         yield from _check_timing(part, where)
         if isinstance(part, Variant) and part.when is not None:
             yield from _check_applies(part.when, (*where, "when"))
-    yield from _check_resolved(rule, jurisdiction, loc)
+    yield from _check_resolved(rule, jurisdiction, loc, calendars)
 
 
 def _check_timing(part: Timing, loc: Loc) -> Iterable[tuple[Loc, str]]:
@@ -202,7 +207,7 @@ def _check_timing(part: Timing, loc: Loc) -> Iterable[tuple[Loc, str]]:
         yield (*loc, "effective_to"), "is before effective_from"
 
 
-def _check_resolved(rule: RuleSpec, jurisdiction: str, loc: Loc) -> Iterable[tuple[Loc, str]]:
+def _check_resolved(rule: RuleSpec, jurisdiction: str, loc: Loc, calendars: bool) -> Iterable[tuple[Loc, str]]:
     """Every variant, merged onto the rule, must say when the duty is due."""
     versions = [((*loc, "variants", j), merge(rule, v)) for j, v in enumerate(rule.variants)] or [(loc, rule)]
     for where, version in versions:
@@ -211,7 +216,7 @@ def _check_resolved(rule: RuleSpec, jurisdiction: str, loc: Loc) -> Iterable[tup
                 yield (*where, name), "required but missing (on the rule or this variant)"
         if version.period is None and version.deadline is None:
             yield where, "give a period (hours, days, business_days, months) or a deadline word"
-        if version.period is not None and version.period.business_days is not None:
+        if calendars and version.period is not None and version.period.business_days is not None:
             yield from _problem((*loc, "calendar"), clocks.holiday_calendar, rule.calendar or jurisdiction)
 
 

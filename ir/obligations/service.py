@@ -37,6 +37,9 @@ from ir.store import obligations as obligationdb
 if TYPE_CHECKING:
     from ir.workspace import Workspace
 
+RULES_RECHECK = dt.timedelta(seconds=2)
+"""How long the reactor trusts the rule files it last read before looking for changes."""
+
 KINDS = ("obligations.assessed", "obligation.fulfilled", "obligation.waived")
 """Event kinds this capability records (timeline text in :mod:`ir.obligations.describe`)."""
 
@@ -229,7 +232,8 @@ class ObligationService:
         if not any(_relevant(ev) for ev in ctx.events):
             return []
         try:
-            book = self.rulebook()
+            # The wall clock (not the incident's) paces how often rule folders are re-read.
+            book = self._loader.book(now=self.ws.clock.now(), max_age=RULES_RECHECK)
         except ContentErrors:
             # A broken workspace rule file must not block incident work; `ir obligations`
             # shows the error and the next relevant change records the assessment.

@@ -61,7 +61,7 @@ def test_business_days_use_the_subdivisions_calendar() -> None:
 
 @pytest.mark.parametrize(
     ("code", "problem"),
-    [("XX", "no holiday calendar for 'XX'"), ("US-ZZ", "US has no subdivision 'ZZ'")],
+    [("XX", "no holiday calendar for 'XX'"), ("US-ZZ", "has no US subdivision 'ZZ'"), ("ZZ-AA", "no holiday calendar for 'ZZ' ")],
 )
 def test_unknown_calendars_are_refused(code: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):

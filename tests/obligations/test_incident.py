@@ -221,3 +221,16 @@ def test_the_compliance_report_lists_due_done_and_met_or_missed(ws: Workspace, c
     assert "2026-11-20T07:00:00Z" in lines["`eu-gdpr-authority`"] and lines["`eu-gdpr-authority`"].rstrip().endswith("| met |")
     assert "open: past own target" in lines["`cn-pipl-regulator`"]
     assert "## Not verified in the reference" in report and "`us-ca-ag`: deadline" in report
+
+
+def test_the_reactor_picks_up_an_edited_rule_file_within_seconds(ws: Workspace, db_path: Path, clock: VirtualClock) -> None:
+    incident_id = open_leak(ws)
+    shipped = Path(__file__).resolve().parents[2] / "ir" / "obligations" / "rules" / "cn-pipl.yaml"
+    (db_path.parent / "rules").mkdir()
+    (db_path.parent / "rules" / "cn-pipl.yaml").write_text(
+        shipped.read_text(encoding="utf-8").replace("target: {hours: 4}", "target: {hours: 1}"), encoding="utf-8"
+    )
+    clock.advance(dt.timedelta(seconds=3))
+    ws.incidents.answer(incident_id, "high_risk", "yes")
+    [pipl] = [ob for ob in assessments(ws, incident_id)[-1].payload["obligations"] if ob["rule"] == "cn-pipl-regulator"]
+    assert pipl["target_at"] == "2026-11-20T02:30:00Z"

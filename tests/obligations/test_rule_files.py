@@ -11,6 +11,7 @@ import pytest
 from ir.content.paths import ContentPaths, shipped_dir
 from ir.errors import ContentErrors
 from ir.obligations.book import RuleLoader, load_book
+from ir.obligations.clocks import holiday_calendar
 from ir.obligations.vocabulary import DATA_CATEGORIES, PIPL_SENSITIVE
 from tests.obligations.helpers import shipped_book
 
@@ -183,3 +184,10 @@ def test_effective_dates_do_not_overlap_between_versions() -> None:
         days = [dt.date(2020, 1, 1) + dt.timedelta(days=n) for n in range(0, 3650, 7)]
         for day in days:
             assert sum(v.in_force(day) for v in dated) <= 1, (rule.id, day)
+
+
+def test_every_shipped_business_day_calendar_exists() -> None:
+    # Loading skips this check for shipped rules (it costs the holiday library's import).
+    for rule in shipped_book().rules:
+        if any(v.period is not None and v.period.unit == "business_days" for v in rule.versions):
+            assert holiday_calendar(rule.calendar) is not None, rule.id

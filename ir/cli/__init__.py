@@ -37,6 +37,8 @@ class IrGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("ir: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # the last line of defence: no traceback for users
             database = database_error_message(exc, env().db_path)
             if database is not None:
@@ -76,6 +78,10 @@ def _register() -> None:
 
     cli.add_command(drill.group)
     cli.add_command(drill.scheduler)
+    from ir.cli import notices
+
+    cli.add_command(notices.subjects_group)
+    cli.add_command(notices.group)
 
 
 _register()
@@ -83,7 +89,13 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
-    cli.main(args=argv, prog_name="ir", standalone_mode=True)
+    try:
+        cli.main(args=argv, prog_name="ir", standalone_mode=True)
+    except BrokenPipeError:
+        # The reader went away (`ir ... | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,6 +68,10 @@ def fire(pb: Playbook, state: IncidentState, trigger: str, reason: str | None = 
         reopened = [t.id for t in dest.tasks if state.task_done(t.id)]
         if reopened:
             payload["reopened_tasks"] = reopened
+    if taken.reopen_decisions:
+        cleared = [d.fact_name for d in dest.decisions if state.facts.get(d.fact_name) is not None]
+        if cleared:
+            payload["cleared_facts"] = cleared
     if reason:
         payload["reason"] = _text("reason", reason)
     return NewEvent("phase.changed", payload)

@@ -4,7 +4,8 @@ A condition is a small expression: fact names, literals (numbers, quoted strings
 ``true``/``false``/``null``, lists), comparisons (``== != < <= > >= in``, ``not in``),
 joined with ``and``, ``or``, ``not`` and parentheses. Nothing else is allowed, so a
 playbook cannot run code. Evaluation is three-valued: a comparison on a fact nobody has
-answered yet is *unknown*, and a condition that ends unknown is not met.
+answered yet is *unknown*, and a condition that ends unknown is not met. The one exception
+is ``fact == null`` (``!= null``), which asks whether the fact is still unanswered.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ class Condition:
             value = facts.get(node.id, _UNKNOWN)
             return value if value is _UNKNOWN else value is True
         assert isinstance(node, ast.Compare)
+        presence = self._presence(node, facts)
+        if presence is not None:
+            return presence
         left = self._value(node.left, facts)
         right = self._value(node.comparators[0], facts)
         if left is _UNKNOWN or right is _UNKNOWN:
@@ -137,6 +141,17 @@ class Condition:
             return bool(_OPS[type(node.ops[0])](left, right))
         except TypeError:
             return False
+
+    def _presence(self, node: ast.Compare, facts: Mapping[str, Any]) -> bool | None:
+        """`fact == null` is true while the fact is unanswered (never unknown); None if not this form."""
+        left, right = self._operand(node.left), self._operand(node.comparators[0])
+        ref, other = (left, right) if isinstance(left, FactRef) else (right, left)
+        if not isinstance(ref, FactRef) or other is not None or isinstance(other, FactRef):
+            return None
+        if type(node.ops[0]) not in (ast.Eq, ast.NotEq):
+            return None
+        unanswered = facts.get(ref.name) is None
+        return unanswered if isinstance(node.ops[0], ast.Eq) else not unanswered
 
     def _value(self, node: ast.AST, facts: Mapping[str, Any]) -> Any:
         operand = self._operand(node)

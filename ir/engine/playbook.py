@@ -28,6 +28,9 @@ choices, several of the choices, and counts by key (e.g. affected people by juri
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 PlaybookId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
 
+RESERVED_TRIGGERS = {"trigger", "state", "incident"}
+"""Names the state machine or its model already uses; a trigger cannot take them."""
+
 COMMANDER = "commander"
 """Every playbook declares this role: the incident commander, who owns the incident."""
 
@@ -130,6 +133,7 @@ class Transition(Strict):
     description: LocalText | None = None
     guards: Guards = Guards()
     reopen_tasks: bool = False
+    reopen_decisions: bool = False
 
 
 class Playbook(Strict):
@@ -288,6 +292,10 @@ def _check_ids(pb: Playbook) -> Iterable[tuple[Loc, str]]:
             yield from claim("fact", dec.fact_name, ("phases", pi, "decisions", di, "fact" if dec.fact else "id"))
     pairs: dict[tuple[str, str], int] = {}
     for i, tr in enumerate(pb.transitions):
+        if tr.trigger in RESERVED_TRIGGERS or tr.trigger.startswith("may_") or tr.trigger.startswith("to_"):
+            yield ("transitions", i, "trigger"), (
+                f"'{tr.trigger}' is reserved (not {', '.join(sorted(RESERVED_TRIGGERS))}, nor may_* or to_*)"
+            )
         for src in tr.source:
             if (tr.trigger, src) in pairs:
                 yield ("transitions", i, "trigger"), (
@@ -353,6 +361,9 @@ def _type_problem(pb: Playbook, comp: Comparison) -> str | None:
     if isinstance(other, FactRef) or fact.name not in pb.fact_types:
         return None
     kind = pb.fact_types[fact.name]
+    if other is None:
+        # `fact == null` / `fact != null` test whether it has been answered.
+        return None if comp.op in ("Eq", "NotEq") else f"'{fact.name}' can only be compared with null using == or !="
     membership = comp.op in ("In", "NotIn")
     values = other if isinstance(other, list) else [other]
     if kind == "bool":

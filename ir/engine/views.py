@@ -158,6 +158,8 @@ def _d_phase(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     text = f"{p['trigger']}: {_phase_title(pb, p['from'], lang)} → {_phase_title(pb, p['to'], lang)}"
     if p.get("reopened_tasks"):
         text += f"; reopened {', '.join(p['reopened_tasks'])}"
+    if p.get("cleared_facts"):
+        text += f"; to be answered again: {', '.join(p['cleared_facts'])}"
     if p.get("reason"):
         text += f" — {p['reason']}"
     return text

@@ -115,6 +115,10 @@ def _phase_changed(conn: sqlite3.Connection, ev: Event) -> None:
             "UPDATE incident_tasks SET done = 0, done_by = NULL, done_at = NULL WHERE incident_id = ? AND task_id = ?",
             (ev.incident_id, task_id),
         )
+    if p.get("cleared_facts"):
+        row = conn.execute("SELECT facts FROM incidents WHERE id = ?", (ev.incident_id,)).fetchone()
+        facts = {k: v for k, v in json.loads(row[0]).items() if k not in p["cleared_facts"]}
+        conn.execute("UPDATE incidents SET facts = ? WHERE id = ?", (canonical_json(facts), ev.incident_id))
 
 
 def _upsert_task(conn: sqlite3.Connection, ev: Event, **values: Any) -> None:

@@ -237,3 +237,11 @@ def test_chinese_display(ir: IrRunner) -> None:
     shown = ir.ok("--lang", "zh-CN", "incident", "show", incident_id).stdout
     assert "发现与研判" in shown and "记录泄露线索的来源" in shown
     assert ir("--lang", "fr", "incident", "show", incident_id).exit_code == 2
+
+
+def test_a_closed_pipe_is_not_an_internal_error(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "ir"
+    cmd = f"'{script}' --db '{tmp_path / 'p.db'}' playbook show personal-data-leak | head -n 1"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout.startswith("Personal data leak")

@@ -54,3 +54,18 @@ def test_facts_read_are_collected() -> None:
 def test_anything_but_comparisons_is_refused(source: str) -> None:
     with pytest.raises(ValueError):
         Condition(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "facts", "expected"),
+    [
+        ("a == null", {}, True),
+        ("a == null", {"a": False}, False),
+        ("a != null", {"a": 0}, True),
+        ("null == a", {}, True),
+        ("a == null or a == true", {}, True),
+        ("a != null and a == true", {}, False),
+    ],
+)
+def test_null_asks_whether_a_fact_is_answered(source: str, facts: dict[str, object], expected: bool) -> None:
+    assert Condition(source).evaluate(facts) is expected

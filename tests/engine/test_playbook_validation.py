@@ -151,3 +151,35 @@ def test_every_shipped_playbook_validates() -> None:
     good, bad = catalog.all()
     assert not bad, bad
     assert "personal-data-leak" in {p.id for p in good}
+
+
+@pytest.mark.parametrize("name", ["state", "trigger", "incident", "may_start", "to_work"])
+def test_reserved_trigger_names_are_refused(name: str) -> None:
+    found = errors(VALID.replace("  - trigger: close", f"  - trigger: {name}", 1))
+    assert any(f"transitions[1].trigger: '{name}' is reserved" in e for e in found), found
+
+
+def test_null_comparisons_ask_whether_a_fact_is_answered() -> None:
+    pb = load(VALID.replace('"count >= 1"]', '"count >= 1", "kind != null or count == null"]'))
+    assert "kind != null or count == null" in pb.conditions
+    found = errors(VALID.replace('"count >= 1"]', '"count > null"]'))
+    assert any("can only be compared with null using == or !=" in e for e in found), found
+
+
+def test_no_chinese_text_is_split_by_folding() -> None:
+    """A YAML line fold inserts a space, which is wrong between Chinese characters."""
+    import re
+
+    from ir.content.paths import ContentPaths
+    from ir.engine.catalog import PlaybookCatalog
+
+    split = re.compile(r"[\u3001-\u303f\u4e00-\u9fff\uff01-\uff1f] [\u3001-\u303f\u4e00-\u9fff\uff01-\uff1f]")
+    good, _ = PlaybookCatalog(ContentPaths()).all()
+    for pb in good:
+        texts = [pb.title, pb.summary]
+        for phase in pb.phases:
+            texts += [phase.title, phase.description]
+            texts += [t.title for t in phase.tasks] + [t.guidance for t in phase.tasks if t.guidance]
+            texts += [d.question for d in phase.decisions] + [d.guidance for d in phase.decisions if d.guidance]
+        for text in texts:
+            assert not split.search(text.get("zh-CN", "")), f"{pb.id}: stray space in {text['zh-CN']!r}"

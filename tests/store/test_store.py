@@ -225,3 +225,26 @@ def test_one_incident_can_be_rebuilt_alone(ws: Workspace, db_path: Path) -> None
     assert not report.identical
     assert ws.incidents.get(second).task_done("record_report")
     assert ws.audit.rebuild(check_only=True).identical
+
+
+def test_a_reentry_can_reopen_decisions(ws: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    from tests.engine.test_playbook_validation import VALID
+
+    text = VALID.replace("  - trigger: close\n", "  - trigger: recheck\n    title: Recheck\n    source: work\n    dest: triage\n    reopen_tasks: true\n    reopen_decisions: true\n  - trigger: close\n")
+    (folder / "mini.yaml").write_text(text, encoding="utf-8")
+    custom = Workspace(ws.store.path, clock=ws.clock, actor="alice")
+    custom.content.extra["playbooks"] = [folder]
+    incident_id = custom.incidents.open("mini", title="recheck").id
+    custom.incidents.complete_task(incident_id, "look")
+    for decision, value in (("confirmed", "yes"), ("kind", "leak"), ("count", "3")):
+        custom.incidents.answer(incident_id, decision, value)
+    custom.incidents.fire(incident_id, "start")
+    event = custom.incidents.fire(incident_id, "recheck")[-1]
+    assert event.payload["reopened_tasks"] == ["look"]
+    assert event.payload["cleared_facts"] == ["confirmed", "kind", "count"]
+    state = custom.incidents.get(incident_id)
+    assert state.facts == {} and not state.task_done("look")
+    assert custom.audit.rebuild(check_only=True).identical
+    custom.close()

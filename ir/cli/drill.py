@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ir.cli.common import emit_json, env, json_option, table, warn, workspace_options
-from ir.clock import parse_instant
+from ir.clock import VirtualClock, parse_instant
 from ir.drills.offsets import format_offset
 from ir.drills.report import FORMATS, render_report
 from ir.drills.runner import control, run_instant
@@ -45,10 +45,14 @@ def _printer(as_json: bool) -> Any:
     if as_json:
         return lambda ev: None
     starts: dict[str, Any] = {}
+    playbooks: dict[str, Any] = {}
 
     def sink(ev: Event) -> None:
         if ev.kind == "drill.started":
             starts[ev.incident_id] = parse_instant(ev.payload["start"])
+        if ev.incident_id not in playbooks:
+            playbooks[ev.incident_id] = ws.incidents.playbook_of(ws.incidents.get(ev.incident_id))
+        pb = playbooks[ev.incident_id]
         start = starts.get(ev.incident_id)
         at = format_offset((parse_instant(ev.at) - start).total_seconds()) if start else ev.at
         if ev.kind == "inject.delivered":
@@ -60,7 +64,7 @@ def _printer(as_json: bool) -> Any:
         elif ev.kind.startswith(("drill.", "inject.")) and ev.kind != "drill.scored":
             click.echo(f"[{EXERCISE}] {at} {describe_event(ev.kind, ev.payload, None, ws.lang)}")
         elif ev.kind not in ("incident.opened", "drill.scored") and not ev.kind.startswith("improvement."):
-            click.echo(f"[{EXERCISE}] {at} {ev.actor}: {describe_event(ev.kind, ev.payload, None, ws.lang)}")
+            click.echo(f"[{EXERCISE}] {at} {ev.actor}: {describe_event(ev.kind, ev.payload, pb, ws.lang)}")
 
     return sink
 
@@ -103,6 +107,8 @@ def run(scenario: str, speed: float | None, instant: bool, script_path: str | No
             raise InvalidInput(f"--start: {exc}") from None
     elif loaded and loaded.script.start:
         begin = parse_instant(loaded.script.start)
+    if not instant:
+        _need_moving_clock(ws)
     _show_open_items(ws, scenario, as_json)
     state = ws.drills.start(scenario, speed=None if instant else (speed or 1.0), start=begin, players=cast)
     if not as_json:
@@ -113,6 +119,11 @@ def run(scenario: str, speed: float | None, instant: bool, script_path: str | No
     else:
         _control(state.id, loaded, sink)
     _finish(state.id, as_json)
+
+
+def _need_moving_clock(ws: Any) -> None:
+    if isinstance(ws.clock, VirtualClock):
+        raise InvalidInput("IR_NOW freezes the clock, so a paced drill would never move; unset it or use --instant")
 
 
 def _show_open_items(ws: Any, scenario: str, as_json: bool) -> None:
@@ -166,6 +177,7 @@ def control_(incident_id: str) -> None:
     """Be the exercise controller of a running paced drill (after Ctrl-C or a crash)."""
     ws = env().workspace()
     ws.drills.context(incident_id)
+    _need_moving_clock(ws)
     click.echo(f"{EXERCISE} {incident_id}: taking exercise control")
     _control(incident_id, None, _printer(False))
     _finish(incident_id, False)

@@ -28,11 +28,13 @@ class Deadline:
 
     Attributes:
         due_at: when it is due, UTC.
-        what: what is due (the obligation's title or rule), for tooltips and help.
+        what: what is due and to whom (the rule and its recipient).
+        target: the organisation's own target rather than a legal deadline.
     """
 
     due_at: dt.datetime
     what: str
+    target: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def next_deadline(ws: Workspace, incident_id: str) -> Deadline | None:
 
 
 def deadline_of(obligation: Any) -> Deadline | None:
-    """Read ``due_at`` (an instant or ISO text) and a name from an obligation object or mapping."""
+    """Read when a deadline falls (``due_at`` or ``at``: an instant or ISO text) and what it is,
+    from the obligations service's answer (an object or a mapping)."""
     if obligation is None:
         return None
 
@@ -129,12 +132,14 @@ def deadline_of(obligation: Any) -> Deadline | None:
             return obligation.get(name)
         return getattr(obligation, name, None)
 
-    due = get("due_at")
+    due = get("due_at") or get("at")
     if due is None:
         return None
     when = due if isinstance(due, dt.datetime) else parse_instant(str(due))
-    what = next((str(get(n)) for n in ("title", "rule", "law", "id") if get(n)), "deadline")
-    return Deadline(when.astimezone(dt.timezone.utc), what)
+    what = next((str(get(n)) for n in ("rule", "title", "id") if get(n)), "deadline")
+    if get("recipient_name"):
+        what += f" → {get('recipient_name')}"
+    return Deadline(when.astimezone(dt.timezone.utc), what, get("kind") == "target")
 
 
 def age_text(row: IncidentRow, wall_now: dt.datetime) -> str:
@@ -161,8 +166,9 @@ def countdown(due_at: dt.datetime, now: dt.datetime) -> tuple[str, str]:
 
 
 def short_time(instant: str) -> str:
-    """An event time as ``YYYY-MM-DD HH:MM:SS`` (UTC), for timelines."""
-    return instant[:19].replace("T", " ")
+    """An event time as ``MM-DD HH:MM:SS`` (UTC): an incident's timeline rarely spans years,
+    and 80 columns are few (the report and ``ir incident log`` give the full time)."""
+    return instant[5:19].replace("T", " ")
 
 
 @dataclass(frozen=True)

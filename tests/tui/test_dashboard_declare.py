@@ -144,3 +144,27 @@ async def test_help_and_the_command_palette(ws: Workspace, app_factory: Callable
         await pilot.press(*"Open INC", "enter")
         await settle(pilot)
         assert isinstance(app.screen, IncidentScreen)
+
+
+async def test_the_next_deadline_counts_down_and_overdue_stands_out(
+    ws: Workspace, app_factory: Callable[..., IrApp], clock
+) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from ir.tui.widgets.incident_table import DEADLINE_STYLE
+
+    facts = {"aware_at": "now", "breach_confirmed": "yes", "subjects": "CN=1500", "affected_count": "1500"}
+    incident = open_incident(ws, facts=facts)
+    due = ws.obligations.next_deadline(incident)  # type: ignore[attr-defined]
+    app = app_factory()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#live", IncidentTable)
+        cell = table.get_row(incident)[4]
+        hours = due.remaining_seconds // 3600
+        assert cell.plain == f"{hours}h 0m" and str(cell.style) == DEADLINE_STYLE["soon"]
+        clock.advance(dt.timedelta(seconds=due.remaining_seconds + 3600))
+        await pilot.press("r")
+        await settle(pilot)
+        cell = table.get_row(incident)[4]
+        assert cell.plain == "OVERDUE 1h 0m" and str(cell.style) == DEADLINE_STYLE["overdue"]

@@ -126,11 +126,12 @@ class IncidentScreen(Screen[None]):
             bar.append(" EXERCISE ", style="bold black on yellow")
             bar.append(" ")
         bar.append(view["id"], style="bold")
-        bar.append(f"  {view['title']}")
         bar.append(f"  {view['severity']}", style="bold")
         phase = pick(pb.phase_map[view["phase"]].title, lang)
-        bar.append(f"  {'closed' if view['final'] else 'phase'}: {phase}", style="cyan")
-        bar.append(f"  owner: {view['owner'] or '—'}", style="dim")
+        bar.append(f"  {phase}{' (closed)' if view['final'] else ''}", style="cyan")
+        bar.append(f"  {view['owner'] or '—'}", style="italic")
+        # The title comes last: the bar keeps to one line and cuts the title short.
+        bar.append(f"  {view['title']}")
         self.query_one("#incident-bar", Static).update(bar)
         self.query_one("#exercise-banner").display = view["mode"] == "drill"
         self.sub_title = pick(pb.title, lang)

@@ -19,10 +19,10 @@ SEVERITY_STYLE = {"low": "dim", "medium": "", "high": "bold yellow", "critical":
 DEADLINE_STYLE = {"ok": "green", "soon": "yellow", "urgent": "bold red", "overdue": "bold white on red"}
 """Countdown colours: green while there is time, turning as the deadline nears; overdue stands out."""
 
-TITLE_WIDTH = 24
+TITLE_WIDTH = 20
 """Titles are clipped to this many cells, so the columns that matter most fit in 80."""
 
-PHASE_WIDTH = 16
+PHASE_WIDTH = 14
 """Phase titles are clipped to this many cells."""
 
 

@@ -33,7 +33,7 @@ def render_phase_map(pb: Playbook, view: dict[str, Any], lang: str) -> Text:
     out.append("\nPath taken\n", style="bold")
     for step in view["path"]:
         title = pick(pb.phase_map[step["phase"]].title, lang) if step["phase"] in pb.phase_map else step["phase"]
-        out.append(short_time(step["entered_at"])[5:16], style="dim")
+        out.append(short_time(step["entered_at"])[:11], style="dim")
         out.append(f"\n  {clip(title, WIDTH)}\n")
     out.rstrip()
     return out

@@ -1,0 +1,94 @@
+"""Screenshots of the main screens at 80x24 on a frozen clock, compared with reviewed SVGs.
+
+Regenerate only after reviewing the report: ``pytest tests/tui/test_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from ir.clock import VirtualClock
+from ir.tui import IrApp
+from ir.workspace import Workspace
+
+from .helpers import no_blink, open_incident, settle
+
+SIZE = (80, 24)
+"""The smallest terminal the app is made for."""
+
+
+def _seed(ws: Workspace, clock: VirtualClock) -> str:
+    """Three live incidents (one with a running deadline) and a drill, aged by the clock."""
+    facts = {"aware_at": "now", "breach_confirmed": "yes", "subjects": "CN=1500", "affected_count": "1500"}
+    main = open_incident(ws, "Customer table exposed in a public bucket", severity="high", facts=facts)
+    clock.advance(dt.timedelta(minutes=40))
+    open_incident(ws, "Stolen laptop with HR exports", severity="medium")
+    open_incident(ws, "Phishing: payroll credentials", severity="critical")
+    open_incident(ws, "Quarterly tabletop", mode="drill")
+    clock.advance(dt.timedelta(hours=1, minutes=15))
+    ws.incidents.complete_task(main, "record_report")
+    ws.incidents.complete_task(main, "open_bridge")
+    ws.incidents.assign(main, "preserve_first_evidence", "bob")
+    return main
+
+
+async def _settled(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    no_blink(pilot.app)  # type: ignore[arg-type]
+
+
+async def _open_first(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("enter")
+    await _settled(pilot)
+
+
+def test_dashboard(snap_compare: Any, ws: Workspace, clock: VirtualClock, app_factory: Callable[..., IrApp]) -> None:
+    _seed(ws, clock)
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=_settled)
+
+
+def test_incident_view(snap_compare: Any, ws: Workspace, clock: VirtualClock, app_factory: Callable[..., IrApp]) -> None:
+    _seed(ws, clock)
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=_open_first)
+
+
+def test_incident_view_ready_for_the_next_step(
+    snap_compare: Any, ws: Workspace, clock: VirtualClock, app_factory: Callable[..., IrApp]
+) -> None:
+    main = _seed(ws, clock)
+    for task in ("preserve_first_evidence", "inform_dpo"):
+        ws.incidents.complete_task(main, task)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await _open_first(pilot)
+        # Scroll the work pane to its end: the step out of the phase, now allowed.
+        pilot.app.screen.query_one("#transitions").focus()
+        await _settled(pilot)
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=steps)
+
+
+def test_incident_view_in_chinese(
+    snap_compare: Any, ws: Workspace, clock: VirtualClock, app_factory: Callable[..., IrApp]
+) -> None:
+    main = open_incident(ws, "客户数据表在公共存储桶中暴露", severity="high")
+    ws.incidents.complete_task(main, "record_report")
+    clock.advance(dt.timedelta(minutes=25))
+    assert snap_compare(app_factory(lang="zh-CN"), terminal_size=SIZE, run_before=_open_first)
+
+
+def test_timeline(snap_compare: Any, ws: Workspace, clock: VirtualClock, app_factory: Callable[..., IrApp]) -> None:
+    main = _seed(ws, clock)
+    ws.incidents.note(main, "Bucket ACL set to private at 10:12")
+
+    async def timeline(pilot: Pilot[None]) -> None:
+        await _open_first(pilot)
+        await pilot.press("2")
+        await _settled(pilot)
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=timeline)

@@ -439,7 +439,8 @@ def get_improvement(conn: sqlite3.Connection, item: str) -> dict[str, Any] | Non
 
 
 _RUNS_SQL = """
-SELECT d.schedule_id, d.schedule_due, CASE WHEN m.run = 1 THEN 'ran_late' ELSE 'ran' END, d.incident_id
+SELECT d.schedule_id AS schedule_id, d.schedule_due AS due,
+       CASE WHEN m.run = 1 THEN 'ran_late' ELSE 'ran' END AS status, d.incident_id AS incident_id
 FROM drills d LEFT JOIN drill_schedule_misses m ON m.schedule_id = d.schedule_id AND m.due = d.schedule_due
 WHERE d.schedule_id IS NOT NULL
 UNION ALL

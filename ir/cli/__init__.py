@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ir import __version__
-from ir.cli.common import env, workspace_options
+from ir.cli.common import clock_from_env, env, workspace_options
 from ir.errors import ContentErrors, IrError
 from ir.workspace import database_error_message
 
@@ -59,11 +59,12 @@ def cli(ctx: click.Context) -> None:
 
     Run without a command to open the terminal app on the workspace.
     """
-    env()
+    settings = env()
     if ctx.invoked_subcommand is None:
-        from ir.cli.incident import print_incident_list
+        # Textual is imported only when the app is wanted: commands stay quick to start.
+        from ir.tui import make_app
 
-        print_incident_list(mode="live", include_closed=False, as_json=False)
+        make_app(settings.db_path, clock=clock_from_env(), actor=settings.actor, lang=settings.lang).run()
 
 
 def _register() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,7 +19,9 @@ from ir.drills.script import LoadedScript, load_script
 from ir.engine.views import describe_event
 from ir.errors import ContentErrors, InvalidInput
 from ir.i18n import pick
-from ir.store import Event
+
+if TYPE_CHECKING:
+    from ir.store import Event
 
 EXERCISE = "EXERCISE"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ir.obligations import clocks
@@ -73,6 +73,8 @@ def test_unknown_time_zones_are_refused() -> None:
         zone("Mars/Olympus")
 
 
+# No per-example deadline: the first example pays for loading time zones and holiday data.
+@settings(deadline=None)
 @given(
     start=st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2035, 12, 31), timezones=st.just(UTC)),
     days=st.integers(min_value=0, max_value=400),
@@ -86,6 +88,7 @@ def test_day_periods_end_at_local_midnight_exactly_n_days_later(start: dt.dateti
     assert end > start
 
 
+@settings(deadline=None)
 @given(
     start=st.datetimes(min_value=dt.datetime(2022, 1, 1), max_value=dt.datetime(2030, 12, 31), timezones=st.just(UTC)),
     count=st.integers(min_value=1, max_value=30),

@@ -103,7 +103,7 @@ def _step(
         seen.flush()
         if now >= length:
             break
-        states = svc.context(incident_id).states
+        states = svc.inject_states(incident_id)
         candidates = [length]
         upcoming = next_event_time(ctx.scenario, states, now)
         if upcoming is not None:

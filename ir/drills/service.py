@@ -376,6 +376,8 @@ class DrillService:
         """Settle injects due by offset ``now`` (default: the drill's clock); for stepped runners."""
         recorded: list[Event] = []
         for _ in range(RETRIES):
+            if not self._anything_due(incident_id, now):
+                return recorded
             ctx = self.context(incident_id)
             if ctx.ended:
                 return recorded
@@ -389,6 +391,24 @@ class DrillService:
             except StaleView:
                 continue
         raise Refused(f"{incident_id} kept changing while injects were being delivered; try again")
+
+    def inject_states(self, incident_id: str) -> dict[str, str]:
+        """Injects in a terminal state: id -> delivered, skipped or expired."""
+        with self.ws.store.read() as conn:
+            return {k: v["status"] for k, v in drilldb.inject_states(conn, incident_id).items()}
+
+    def _anything_due(self, incident_id: str, now: float | None) -> bool:
+        """Whether some inject is due or waiting, without reading the whole log (a cheap check)."""
+        with self.ws.store.read() as conn:
+            row = drilldb.get_drill(conn, incident_id)
+            if row is None or row["status"] == "ended":
+                return row is None  # let the full read say what is wrong
+            state = self.ws.incidents.get(incident_id)
+            states = drilldb.inject_states(conn, incident_id)
+        cs = ClockState.from_row(row)
+        floor = floor_of(cs.start, state.updated_at)
+        at = cs.offset(self.ws.clock.now(), floor) if now is None else max(now, floor)
+        return any(i.id not in states and i.due <= at for i in self.scenario_of(row["scenario_digest"]).schedule)
 
     def _record_outcomes(self, ctx: DrillContext, outcomes: list[Outcome]) -> list[Event]:
         recorded: list[Event] = []

@@ -65,7 +65,9 @@ def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
     state = ws.incidents.get(incident_id)
     aware = state.facts.get("aware_at") or "not recorded"
     where = f"recorded at event #{notes.assessed_seq}" if notes.assessed_seq else "none recorded yet"
-    click.echo(f"{incident_id}: {len(tracked)} notification dut{'y' if len(tracked) == 1 else 'ies'} (aware {aware}; {where})")
+    exercise = "EXERCISE — " if state.mode == "drill" else ""
+    noun = "duty" if len(tracked) == 1 else "duties"
+    click.echo(f"{exercise}{incident_id}: {len(tracked)} notification {noun} (aware {aware}; {where})")
     if tracked:
         click.echo(table(["STATUS", "DUTY", "RECIPIENT", "DUE (UTC)", "LEFT"], [_row(t) for t in _by_due(tracked)]))
     _footer([t.obligation for t in tracked], notes.undecided)
@@ -129,7 +131,10 @@ def _print_fact_set(path: Path, as_json: bool) -> None:
     if not result.obligations:
         click.echo("No notification duty applies to these facts.")
     else:
-        rows = [[_flagged(o), o.recipient_name, o.due_at or _undated(o), o.deadline, o.citation] for o in _sorted(result.obligations)]
+        rows = [
+            [_flagged(o), o.recipient_name, o.due_at or _undated(o), o.deadline, o.citation]
+            for o in _sorted(result.obligations)
+        ]
         click.echo(table(["DUTY", "RECIPIENT", "DUE (UTC)", "PERIOD", "LAW"], rows))
     _footer(result.obligations, result.undecided)
 

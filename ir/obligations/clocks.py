@@ -80,7 +80,8 @@ def holiday_calendar(code: str) -> holidays.HolidayBase:
         return holidays.country_holidays(country, subdiv=subdiv or None)
     except NotImplementedError:
         if subdiv and _has_country(country):
-            raise ValueError(f"no holiday calendar for '{code}' (the holidays library has no {country} subdivision '{subdiv}')") from None
+            problem = f"the holidays library has no {country} subdivision '{subdiv}'"
+            raise ValueError(f"no holiday calendar for '{code}' ({problem})") from None
         raise ValueError(f"no holiday calendar for '{country}' (the holidays library has no such country)") from None
 
 

@@ -60,10 +60,6 @@ class Facts:
     _maxima: dict[frozenset[str], int] = field(default_factory=dict, repr=False)
     _split: list[tuple[str, str, int]] | None = field(default=None, repr=False)
 
-    def flag(self, name: str) -> bool:
-        """A yes/no fact; one not answered counts as no."""
-        return self.flags.get(name, False)
-
     def count_in(self, codes: frozenset[str]) -> int:
         """People affected in the jurisdictions ``codes`` (``US`` covers ``US-CA`` too)."""
         cached = self._counts.get(codes)
@@ -193,7 +189,8 @@ def read_categories(value: Any) -> frozenset[str]:
     picked = {str(item).strip() for item in items if str(item).strip()}
     unknown = sorted(picked - DATA_CATEGORIES.keys())
     if unknown:
-        raise ValueError(f"unknown data categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)} (known: {', '.join(DATA_CATEGORIES)})")
+        noun = "category" if len(unknown) == 1 else "categories"
+        raise ValueError(f"unknown data {noun} {', '.join(unknown)} (known: {', '.join(DATA_CATEGORIES)})")
     return frozenset(picked)
 
 

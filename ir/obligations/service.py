@@ -172,7 +172,9 @@ class ObligationService:
         now = self.ws.clock_for(state).now()
         when = now if at is None else _when(at)
         if when > now:
-            raise InvalidInput(f"--at {format_fact_time(when)} is in the future (the incident's clock says {format_fact_time(now)})")
+            raise InvalidInput(
+                f"--at {format_fact_time(when)} is in the future (the incident's clock says {format_fact_time(now)})"
+            )
         outcome = self._duty(state, rule)
         if outcome.fulfilled_at is not None:
             raise Refused(f"{incident_id}: '{rule}' was already fulfilled at {outcome.fulfilled_at} by {outcome.fulfilled_by}")
@@ -249,7 +251,12 @@ class ObligationService:
     # --------------------------------------------------------------- helpers
 
     def _compute(
-        self, book: RuleBook, facts: Facts, state: IncidentState, fulfilled: Mapping[str, dt.datetime], now: dt.datetime | None = None
+        self,
+        book: RuleBook,
+        facts: Facts,
+        state: IncidentState,
+        fulfilled: Mapping[str, dt.datetime],
+        now: dt.datetime | None = None,
     ) -> list[Obligation]:
         # Recorded text is always English so the record does not depend on who looked.
         when = now or self.ws.clock_for(state).now()

@@ -127,10 +127,11 @@ def next_deadline(tracked: list[Tracked], now: dt.datetime) -> NextDeadline | No
         if item.status not in ("pending", "overdue"):
             continue
         ob = item.obligation
-        at, kind = (ob.due_at, "legal") if ob.due_at else (ob.target_at, "target")
+        kind: Literal["legal", "target"] = "legal" if ob.due_at else "target"
+        at = ob.due_at or ob.target_at
         if at is None:
             continue
         remaining = int((parse_instant(at) - now).total_seconds())
         if best is None or remaining < best.remaining_seconds:
-            best = NextDeadline(ob.rule, ob.recipient_name, ob.citation, at, kind, remaining, ob.verified)  # type: ignore[arg-type]
+            best = NextDeadline(ob.rule, ob.recipient_name, ob.citation, at, kind, remaining, ob.verified)
     return best

@@ -160,3 +160,19 @@ def test_the_installed_entry_point_assesses_a_facts_file(tmp_path: Path) -> None
     result = ir_process("obligations", "--facts", str(path), "--json", db=tmp_path / "ws.db", env={"IR_NOW": NOW})
     assert result.returncode == 0, result.stderr
     assert [d["rule"] for d in json.loads(result.stdout)] == ["gb-ukgdpr-authority", "gb-ukgdpr-record"]
+
+
+def test_rebuild_and_verify_through_the_command_line(ir: IrRunner) -> None:
+    incident_id = open_leak(ir)
+    ir.ok("obligations", "fulfil", incident_id, "us-ca-individuals", now=NOW)
+    ir.ok("obligations", "waive", incident_id, "cn-pipl-individuals", "--reason", "harm avoided", now=NOW)
+    rebuilt = ir.ok("admin", "rebuild", "--json").json()
+    assert rebuilt["identical"] and rebuilt["rows"]["obligation_outcomes"] == 2
+    assert "verified" in ir.ok("audit", "verify").stdout
+
+
+def test_recipient_names_follow_the_display_language(ir: IrRunner, tmp_path: Path) -> None:
+    path = tmp_path / "facts.yaml"
+    path.write_text("aware_at: 2026-11-20T09:30:00+08:00\nsubjects: {CN: 5}\n", encoding="utf-8")
+    out = ir.ok("--lang", "zh-CN", "obligations", "--facts", str(path), now=NOW).stdout
+    assert "履行个人信息保护职责的部门" in out and "受影响的个人" in out

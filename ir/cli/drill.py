@@ -285,15 +285,20 @@ def status(incident_id: str, as_json: bool) -> None:
     click.echo(f"\nscore {'(final)' if st.state == 'ended' else 'so far'}: {score}/100 ({st.rating})")
 
 
+def _echo_events(events: list[Event], kinds: tuple[str, ...] | None = None) -> None:
+    ws = env().workspace()
+    for ev in events:
+        if kinds is None or ev.kind in kinds:
+            text = describe_event(ev.kind, ev.payload, None, ws.lang).removeprefix(f"[{EXERCISE}] ")
+            click.echo(f"{ev.incident_id} #{ev.seq} [{EXERCISE}]: {text}")
+
+
 def _control_command(name: str, help_text: str, action: str) -> None:
     @group.command(name, help=help_text)
     @click.argument("incident_id")
     @workspace_options
     def command(incident_id: str) -> None:
-        ws = env().workspace()
-        events = getattr(ws.drills, action)(incident_id)
-        for ev in events:
-            click.echo(f"{ev.incident_id} #{ev.seq} [{EXERCISE}]: {describe_event(ev.kind, ev.payload, None, ws.lang)}")
+        _echo_events(getattr(env().workspace().drills, action)(incident_id))
 
 
 _control_command("pause", "Pause scenario time (injects wait; none is lost).", "pause")
@@ -307,9 +312,7 @@ _control_command("skip", "Skip ahead to the next inject and deliver it.", "skip_
 @workspace_options
 def speed(incident_id: str, speed: float) -> None:
     """Change the pace: SPEED scenario seconds per wall second."""
-    ws = env().workspace()
-    for ev in ws.drills.set_speed(incident_id, speed):
-        click.echo(f"{ev.incident_id} #{ev.seq} [{EXERCISE}]: {describe_event(ev.kind, ev.payload, None, ws.lang)}")
+    _echo_events(env().workspace().drills.set_speed(incident_id, speed))
 
 
 @group.command("end")
@@ -318,10 +321,7 @@ def speed(incident_id: str, speed: float) -> None:
 @workspace_options
 def end(incident_id: str, reason: str) -> None:
     """ENDEX: end the drill now, settle the remaining injects and score it."""
-    ws = env().workspace()
-    for ev in ws.drills.end(incident_id, reason):
-        if ev.kind in ("drill.ended", "drill.scored"):
-            click.echo(f"{ev.incident_id} #{ev.seq} [{EXERCISE}]: {describe_event(ev.kind, ev.payload, None, ws.lang)}")
+    _echo_events(env().workspace().drills.end(incident_id, reason), ("drill.ended", "drill.scored"))
 
 
 @group.command("hotwash")
@@ -330,9 +330,7 @@ def end(incident_id: str, reason: str) -> None:
 @workspace_options
 def hotwash(incident_id: str, text: tuple[str, ...]) -> None:
     """Record a hot-wash note: a strength, an area for improvement, an immediate action."""
-    ws = env().workspace()
-    ev = ws.drills.hotwash(incident_id, " ".join(text))[0]
-    click.echo(f"{ev.incident_id} #{ev.seq} [{EXERCISE}]: {describe_event(ev.kind, ev.payload, None, ws.lang)}")
+    _echo_events(env().workspace().drills.hotwash(incident_id, " ".join(text)))
 
 
 @group.command("discuss")
@@ -342,9 +340,7 @@ def hotwash(incident_id: str, text: tuple[str, ...]) -> None:
 @workspace_options
 def discuss(incident_id: str, question: str, answer: tuple[str, ...]) -> None:
     """Record the team's answer to a discussion QUESTION of the scenario."""
-    ws = env().workspace()
-    ev = ws.drills.discuss(incident_id, question, " ".join(answer))[0]
-    click.echo(f"{ev.incident_id} #{ev.seq} [{EXERCISE}]: {describe_event(ev.kind, ev.payload, None, ws.lang)}")
+    _echo_events(env().workspace().drills.discuss(incident_id, question, " ".join(answer)))
 
 
 @group.command("score")

@@ -21,7 +21,7 @@ from ir.drills import describe as _describe  # noqa: F401  (registers timeline t
 from ir.drills import improvements as improvementlib
 from ir.drills.catalog import ScenarioCatalog
 from ir.drills.clock import ClockState, DrillClock, floor_of
-from ir.drills.injects import Outcome, next_due, next_event_time, plan, waiting
+from ir.drills.injects import Outcome, next_due, plan, waiting
 from ir.drills.offsets import format_offset, instant_at
 from ir.drills.record import DrillRecord
 from ir.drills.scenario import Scenario, scenario_from_definition
@@ -595,4 +595,4 @@ def _until_endex(events: list[Event]) -> list[Event]:
     return out
 
 
-__all__ = ["DrillContext", "DrillService", "DrillStatus", "next_event_time"]
+__all__ = ["DrillContext", "DrillService", "DrillStatus"]

@@ -134,3 +134,26 @@ def test_paced_drill_controlled_from_other_processes(ws: Workspace, db_path: Pat
     assert sorted(injects) == sorted(set(injects)) and len(injects) == 7  # each inject exactly once
     delivered = {e["payload"]["inject"]: e["at"] for e in log if e["kind"] == "inject.delivered"}
     assert delivered["ticket"] == "2026-11-20T02:00:00.000Z"  # at its time despite pause and speed change
+
+
+def test_exercise_control_commands(ws: Workspace, ir: IrRunner, mini: Path) -> None:
+    drill = ws.drills.start("mini", speed=60).id  # wall 2026-11-20T01:00Z is STARTEX
+    ws.close()
+    at = "2026-11-20T01:01:00Z"  # one wall minute later: +01:00
+    status = ir.ok("drill", "status", drill, now=at).stdout
+    assert status.startswith(f"EXERCISE — {drill}: EXERCISE: Mini drill")
+    assert "running · 60x · scenario time +01:00 of +06:00" in status
+    assert "next inject: nudge at +01:30, in 30 s: Confirm it" in status
+    assert ir.ok("drill", "pause", drill, now=at).stdout.splitlines()[-1] == f"{drill} #5 [EXERCISE]: exercise paused at +01:00"
+    skipped = ir.ok("drill", "skip", drill, now=at).stdout
+    assert f"[EXERCISE]: exercise skipped ahead +01:00 → +01:30 (next inject nudge)" in skipped
+    assert "[EXERCISE]: inject nudge (phone) from CISO to commander: Confirm it" in skipped
+    ir.ok("drill", "discuss", drill, "q1", "The", "security", "lead.", now=at)
+    ir.ok("drill", "hotwash", drill, "Paused", "for", "a", "fire", "drill.", now=at)
+    ended = ir.ok("drill", "end", drill, "--reason", "out of time", now=at).stdout.splitlines()
+    assert ended[0].endswith("[EXERCISE]: EXERCISE ENDEX at +01:30: out of time")
+    assert "scored" in ended[1]
+    log = ir.ok("incident", "log", drill, "--json").json()
+    assert [e["payload"].get("answer") or e["payload"].get("text") for e in log if e["kind"] in ("discussion.answered", "hotwash.note")] == [
+        "The security lead.", "Paused for a fire drill."
+    ]

@@ -30,6 +30,8 @@ KNOWN: dict[str, tuple[FactType, str]] = {
     "nis2_entity": ("bool", "an essential or important entity under NIS2"),
     "financial_institution": ("bool", "a non-bank financial institution under the FTC Safeguards Rule"),
     "public_comms_provider": ("bool", "a public electronic communications service provider (UK PECR)"),
+    "small_processing_agent": ("bool", "a small-scale processing agent under Brazil's LGPD (ANPD deadlines doubled)"),
+    "notice_targets": ("counts", "own targets in hours for duties with no fixed period: {rule id or default: hours}"),
 }
 """Profile keys ir knows, with their type and meaning; other keys are kept as given."""
 

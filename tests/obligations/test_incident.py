@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ir.clock import VirtualClock
+from ir.engine.commands import NewEvent
 from ir.errors import ContentErrors, InvalidInput, NotFound, Refused
 from ir.store import Event
 from ir.workspace import Workspace
@@ -169,7 +170,10 @@ def test_the_profile_decides_the_operator_type(ws: Workspace) -> None:
 
 def test_a_bad_fact_value_never_blocks_the_incident(ws: Workspace) -> None:
     incident_id = open_leak(ws)
-    ws.incidents.set_facts(incident_id, {"determined_at": "yesterday"})
+    with pytest.raises(InvalidInput, match="determined_at"):
+        ws.incidents.set_facts(incident_id, {"determined_at": "yesterday"})  # typed by the playbook
+    # A record written before the playbook typed the fact can still hold such a value.
+    ws.incidents.record(incident_id, [NewEvent("fact.set", {"facts": {"determined_at": "yesterday"}})])
     notes = ws.obligations.notes(incident_id)
     assert any("determined_at" in p and "ISO 8601" in p for p in notes.problems)
     ws.incidents.note(incident_id, "still works")

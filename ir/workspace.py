@@ -22,6 +22,8 @@ from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
+from ir.notices.service import NoticeService
+from ir.notices.subjects import SubjectService
 from ir.obligations.service import ObligationService
 from ir.store import Store
 from ir.store.db import database_error_message
@@ -86,6 +88,8 @@ class Workspace:
         self.reactors.append(self.obligations.react)
         self.drills = DrillService(self)
         self.clock_providers.append(self.drills.clock_provider)
+        self.subjects = SubjectService(self)
+        self.notices = NoticeService(self)
 
     def clock_for(self, state: IncidentState) -> Clock:
         """The clock an incident's events are stamped with: a drill's own, else the wall clock."""

@@ -7,6 +7,8 @@ capabilities add a module here with their own tables and event kinds.
 from ir.store import events, incidents, profile, rebuild  # noqa: F401  (registration)
 from ir.store import drills  # noqa: F401,E402  (registration)
 from ir.store import obligations  # noqa: F401,E402  (registration)
+from ir.store import subjects  # noqa: F401,E402  (registration)
+from ir.store import notices  # noqa: F401,E402  (registration)
 from ir.store.chain import GENESIS, ChainProblem, Event, canonical_json
 from ir.store.db import Store
 from ir.store.events import VerifyReport

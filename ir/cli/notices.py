@@ -1,0 +1,268 @@
+"""``ir subjects`` and ``ir notices``: the people affected, and the notices they receive."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ir.cli.common import emit_json, env, json_option, table, workspace_options
+
+
+def progress_bar(label: str) -> Any:
+    """A progress callback drawing one line on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        click.echo(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {share:6.1%}", err=True, nl=False)
+
+    return show
+
+
+def _end_bar(bar: Any) -> None:
+    if bar is not None:
+        click.echo("", err=True)
+
+
+# ------------------------------------------------------------------ subjects
+
+
+@click.group("subjects")
+def subjects_group() -> None:
+    """The people affected by an incident: import the list, see the counts."""
+
+
+@subjects_group.command("import")
+@click.argument("incident_id")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Read COLUMN as FIELD (reference, name, email, phone, postal_address, jurisdiction, locale, "
+                   "categories, or - to ignore it); repeatable.")
+@click.option("--encoding", metavar="NAME", help="The file's encoding (default: detect UTF-8, UTF-8 with BOM, GB18030).")
+@click.option("--rejects", type=click.Path(path_type=Path, dir_okay=False), metavar="PATH",
+              help="Where rejected rows go (default: FILE.rejects.csv beside FILE).")
+@click.option("--abandon-unfinished", is_flag=True,
+              help="Give up an interrupted import of another file into this incident instead of refusing.")
+@json_option
+@workspace_options
+def import_(incident_id: str, file: Path, mapping: tuple[str, ...], encoding: str | None, rejects: Path | None,
+            abandon_unfinished: bool, as_json: bool) -> None:
+    """Import (or re-import) the CSV list of people affected by INCIDENT_ID.
+
+    Rows are matched by reference: importing a corrected file updates people and never
+    duplicates them. Rows that fail a check go to the rejects file with their line number
+    and the reason.
+    """
+    ws = env().workspace()
+    bar = progress_bar("importing")
+    try:
+        result = ws.subjects.import_csv(
+            incident_id, file, mapping=mapping, encoding=encoding, rejects=rejects,
+            abandon_unfinished=abandon_unfinished, progress=bar,
+        )
+    finally:
+        _end_bar(bar)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    if result.ignored_columns:
+        click.echo(f"ir: ignored columns: {', '.join(result.ignored_columns)} (read one with --map COLUMN=FIELD)", err=True)
+    resumed = " (finished an interrupted import)" if result.resumed else ""
+    click.echo(
+        f"{result.incident_id}: {result.rows:,} rows from {result.file} ({result.encoding}){resumed}: "
+        f"{result.imported:,} added, {result.updated:,} updated, {result.unchanged:,} unchanged, {result.rejected:,} rejected"
+    )
+    if result.rejects:
+        click.echo(f"rejected rows, with line numbers and reasons: {result.rejects}")
+    total = sum(result.totals.values())
+    click.echo(f"people affected: {total:,} ({', '.join(f'{k} {v:,}' for k, v in result.totals.items())})")
+
+
+@subjects_group.command("show")
+@click.argument("incident_id")
+@json_option
+@workspace_options
+def show(incident_id: str, as_json: bool) -> None:
+    """How many people INCIDENT_ID affects, by jurisdiction and language, and the imports."""
+    summary = env().workspace().subjects.summary(incident_id)
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"{incident_id}: {summary['total']:,} people affected")
+    if summary["by_jurisdiction"]:
+        click.echo(table(["JURISDICTION", "PEOPLE"], [[k, f"{v:,}"] for k, v in summary["by_jurisdiction"].items()]))
+        click.echo("")
+        click.echo(table(["LANGUAGE", "PEOPLE"], [[k, f"{v:,}"] for k, v in summary["by_locale"].items()]))
+    if summary["imports"]:
+        click.echo("")
+        rows = [
+            [i["id"], i["file_name"], i["state"], i["started_at"], i["started_by"], f"{i['imported']:,}", f"{i['updated']:,}"]
+            for i in summary["imports"]
+        ]
+        click.echo(table(["#", "FILE", "STATE", "STARTED", "BY", "ADDED", "UPDATED"], rows))
+
+
+# ------------------------------------------------------------------- notices
+
+
+@click.group("notices")
+def group() -> None:
+    """Notice letters: templates, checks, rendering and delivery."""
+
+
+@group.command("templates")
+@json_option
+@workspace_options
+def templates(as_json: bool) -> None:
+    """List the notice templates: id, audience, language and the rules each satisfies."""
+    good, bad = env().workspace().notices.templates()
+    for problem in bad:
+        for error in problem.errors:
+            click.echo(f"ir: template not usable: {error}", err=True)
+    if as_json:
+        emit_json([t.summary() for t in good])
+        return
+    rows = [[t.id, t.meta.audience, t.meta.locale, ", ".join(t.meta.rules) or "-", t.meta.title] for t in good]
+    click.echo(table(["ID", "AUDIENCE", "LOCALE", "RULES", "TITLE"], rows))
+
+
+@group.command("check")
+@click.argument("incident_id")
+@click.argument("template")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="CODE",
+              help="Only people in this jurisdiction (US also takes US-CA, ...); repeatable; ALL for everyone.")
+@json_option
+@workspace_options
+def check(incident_id: str, template: str, jurisdictions: tuple[str, ...], as_json: bool) -> None:
+    """List everything missing before TEMPLATE can be rendered for INCIDENT_ID.
+
+    Exit status 0 when nothing is missing, 2 otherwise.
+    """
+    report = env().workspace().notices.check(incident_id, template, list(jurisdictions) or None)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        who = f", {report.people:,} people" if report.audience == "individual" else ""
+        click.echo(f"{report.template} for {report.incident_id} ({report.audience}{who}):")
+        if report.ready:
+            click.echo("  nothing missing")
+        for item in report.missing:
+            stop = "" if item.blocking else "  (rendering proceeds without it)"
+            click.echo(f"  missing {item.kind} {item.name}: {item.detail}{stop}")
+        for note in report.notes:
+            click.echo(f"  note: {note}")
+    if not report.ready:
+        click.echo(f"ir: {len(report.missing)} thing(s) missing for {report.template}", err=True)
+        raise SystemExit(2)
+
+
+@group.command("render")
+@click.argument("incident_id")
+@click.option("--template", "template", required=True, help="The template id (see ir notices templates).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The folder letters go to.")
+@click.option("--format", "fmt", type=click.Choice(["txt", "html", "eml"]), default="txt", show_default=True)
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="CODE",
+              help="Only people in this jurisdiction (default: the template's); repeatable; ALL for everyone.")
+@click.option("--from", "sender", metavar="ADDRESS", help="The sender of e-mail letters (--format eml).")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Processes rendering letters (default: one per core).")
+@json_option
+@workspace_options
+def render(incident_id: str, template: str, out: Path, fmt: str, jurisdictions: tuple[str, ...], sender: str | None,
+           jobs: int | None, as_json: bool) -> None:
+    """Render TEMPLATE for INCIDENT_ID into --out: one letter per person and a manifest.
+
+    Running it again on the same folder resumes an interrupted run without writing any
+    letter twice.
+    """
+    ws = env().workspace()
+    bar = progress_bar("rendering")
+    try:
+        result = ws.notices.render(
+            incident_id, template, out, fmt=fmt, jurisdictions=list(jurisdictions) or None, sender=sender,
+            workers=jobs, progress=bar,
+        )
+    finally:
+        _end_bar(bar)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    resumed = " (resumed)" if result.resumed else ""
+    click.echo(f"{result.count:,} notice(s) in {result.out}{resumed}; {result.skipped:,} skipped")
+    click.echo(f"manifest: {result.manifest} (sha256 {result.manifest_sha256})")
+
+
+@group.command("send")
+@click.argument("incident_id")
+@click.option("--template", "template", required=True, help="The template id (a notice to individuals).")
+@click.option("--smtp", metavar="HOST:PORT", help="The mail server (ignored for drills: they go to the outbox).")
+@click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS and verify the server.")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Trust this CA certificate for STARTTLS.")
+@click.option("--from", "sender", metavar="ADDRESS", help="The sender (default: the fact notice_sender).")
+@click.option("--rate", type=float, metavar="N", help="At most N messages per second.")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="CODE",
+              help="Only people in this jurisdiction (default: the template's); repeatable; ALL for everyone.")
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Send again the notices a crashed run left unconfirmed (same Message-ID).")
+@click.option("--retry-failed", is_flag=True, help="Try the failed notices again.")
+@json_option
+@workspace_options
+def send(incident_id: str, template: str, smtp: str | None, starttls: bool, cafile: str | None, sender: str | None,
+         rate: float | None, jurisdictions: tuple[str, ...], resend_unconfirmed: bool, retry_failed: bool,
+         as_json: bool) -> None:
+    """Deliver TEMPLATE to each person affected by INCIDENT_ID, exactly once.
+
+    Running it again resumes: notices already sent are never sent again.
+    """
+    ws = env().workspace()
+    result = ws.notices.send(
+        incident_id, template, smtp=smtp, starttls=starttls, cafile=cafile, sender=sender, rate=rate,
+        jurisdictions=list(jurisdictions) or None, resend_unconfirmed=resend_unconfirmed, retry_failed=retry_failed,
+    )
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        where = f" to the exercise outbox {result.outbox}" if result.outbox else ""
+        click.echo(f"{result.sent:,} sent{where}, {result.failed:,} failed, {result.queued:,} still queued")
+        if result.unconfirmed:
+            click.echo(
+                f"{result.unconfirmed:,} unconfirmed: a run stopped after handing them to the server and before its reply; "
+                f"check the server's log for their Message-IDs (ir notices status {incident_id}), then "
+                "--resend-unconfirmed if they did not arrive"
+            )
+    if result.stopped:
+        click.echo(f"ir: error: stopped: {result.stopped}; run the same command again to continue", err=True)
+        raise SystemExit(2)
+
+
+@group.command("status")
+@click.argument("incident_id")
+@click.option("--template", "template", help="Only this template.")
+@json_option
+@workspace_options
+def status(incident_id: str, template: str | None, as_json: bool) -> None:
+    """Delivery status of INCIDENT_ID's notices: sent, queued, unconfirmed, failed."""
+    report = env().workspace().notices.status(incident_id, template)
+    if as_json:
+        emit_json(report)
+        return
+    if not report["templates"]:
+        click.echo(f"{incident_id}: no notices sent or queued")
+        return
+    rows = [[name, *(f"{t['counts'][k]:,}" for k in ("sent", "queued", "sending", "failed"))] for name, t in report["templates"].items()]
+    click.echo(table(["TEMPLATE", "SENT", "QUEUED", "UNCONFIRMED", "FAILED"], rows))
+    for name, t in report["templates"].items():
+        for item in t["unconfirmed"]:
+            click.echo(f"unconfirmed {name}: Message-ID {item['message_id']} (since {item['since']})")
+        for item in t["failed"][:20]:
+            click.echo(f"failed {name}: person {item['ref_hash'][:12]}… after {item['attempts']} attempt(s): {item['reason']}")

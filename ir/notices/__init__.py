@@ -1,0 +1,1 @@
+"""Notices: the people affected, letter templates, rendering and exactly-once delivery."""

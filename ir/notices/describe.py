@@ -1,0 +1,42 @@
+"""How notice events read in an incident's timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ir.engine.facts import render
+from ir.engine.playbook import Playbook
+from ir.engine.views import describer
+
+
+@describer("subjects.imported")
+def _imported(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    if p.get("abandoned"):
+        return (
+            f"gave up the unfinished import of {p['file']} (sha256 {p['file_sha256'][:12]}…) after "
+            f"{p['imported']:,} people added and {p['updated']:,} updated"
+        )
+    text = (
+        f"imported {p['rows']:,} rows of affected people from {p['file']} (sha256 {p['file_sha256'][:12]}…): "
+        f"{p['imported']:,} added, {p['updated']:,} updated, {p.get('unchanged', 0):,} unchanged, {p['rejected']:,} rejected"
+    )
+    if p.get("by_jurisdiction"):
+        text += f"; {render(p['by_jurisdiction'])}"
+    return text
+
+
+@describer("notices.rendered")
+def _rendered(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return (
+        f"rendered {p['count']:,} notice(s) from template {p['template']} as {p['format']} into {p.get('out', '?')} "
+        f"(manifest sha256 {p['manifest_sha256'][:12]}…)"
+    )
+
+
+@describer("notices.sent")
+def _sent(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    where = f" to the exercise outbox {p['outbox']}" if p.get("outbox") else ""
+    text = f"sent {p['sent']:,} notice(s) from template {p['template']}{where}; {p['failed']:,} failed"
+    if p.get("unconfirmed"):
+        text += f", {p['unconfirmed']:,} unconfirmed"
+    return text

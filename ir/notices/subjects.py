@@ -1,0 +1,402 @@
+"""The subject service: importing the list of affected people into an incident.
+
+An import runs in three steps, each safe to interrupt:
+
+1. the file is hashed and decoded once (nothing is written if it is unreadable);
+2. rows are checked on every core and sorted by person on disk (rejects go to a file);
+3. people are written in key order in batches, each batch committed with the import's
+   progress; the last transaction appends ``subjects.imported`` and sets the ``subjects``
+   and ``affected_count`` facts (and lets reactors such as the obligations engine follow).
+
+Running the same import again after a crash picks up after the last committed batch; running
+it again after it finished changes nothing but records that it was checked (idempotent by
+reference).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ir.clock import format_instant
+from ir.engine.commands import NewEvent
+from ir.engine.playbook import Playbook
+from ir.engine.state import IncidentState
+from ir.errors import InvalidInput, NotFound, Refused
+from ir.i18n import pick
+from ir.notices import describe, pii, runs  # noqa: F401  (describe: timeline text)
+from ir.notices.csvsource import SourceFile, open_source
+from ir.notices.people import FIELDS, parse_mapping, safe_cell
+from ir.notices.staging import Progress, Staged, stage
+from ir.store import canonical_json
+from ir.store import incidents as incidentdb
+from ir.store import subjects as subjectdb
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from ir.workspace import Workspace
+
+BATCH = 20_000
+"""People written per transaction (bounds how long an import holds the write lock)."""
+
+CATEGORY_FACT = "data_categories"
+"""The playbook fact whose choices are the data categories a person's row may name."""
+
+
+@dataclass
+class ImportResult:
+    """What an import did (also the ``subjects.imported`` event's payload, see :meth:`payload`).
+
+    Attributes:
+        rows: data rows read from the file.
+        imported: people added.
+        updated: people already there whose data changed.
+        unchanged: people already there with the same data.
+        rejected: rows that failed a check, including repeated references.
+        by_jurisdiction: people in this file by jurisdiction (accepted rows only).
+        rejects: the rejects file, if any row was rejected.
+        ignored_columns: headings that were not imported.
+        resumed: this run finished an import that had been interrupted.
+        totals: people stored for the incident by jurisdiction, after the import.
+    """
+
+    incident_id: str
+    file: str
+    file_sha256: str
+    encoding: str
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    by_jurisdiction: dict[str, int] = field(default_factory=dict)
+    rejects: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    resumed: bool = False
+    totals: dict[str, int] = field(default_factory=dict)
+    seq: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The ``subjects.imported`` event payload."""
+        return {
+            "file": self.file,
+            "file_sha256": self.file_sha256,
+            "encoding": self.encoding,
+            "rows": self.rows,
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "by_jurisdiction": dict(sorted(self.by_jurisdiction.items())),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything, JSON-ready (for ``--json``)."""
+        return {
+            "incident": self.incident_id,
+            **self.payload(),
+            "rejects": self.rejects,
+            "ignored_columns": self.ignored_columns,
+            "resumed": self.resumed,
+            "totals": self.totals,
+            "seq": self.seq,
+        }
+
+
+class SubjectService:
+    """Import and count the people affected by an incident."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    # ----------------------------------------------------------------- queries
+
+    def summary(self, incident_id: str) -> dict[str, Any]:
+        """People stored for the incident: total, by jurisdiction and locale, and the imports."""
+        self.ws.incidents.get(incident_id)
+        with self.ws.store.read() as conn:
+            counts = subjectdb.counts(conn, incident_id)
+            history = subjectdb.imports(conn, incident_id)
+        by_j: Counter[str] = Counter()
+        by_l: Counter[str] = Counter()
+        for (jurisdiction, locale), n in counts.items():
+            by_j[jurisdiction] += n
+            by_l[locale] += n
+        return {
+            "incident": incident_id,
+            "total": sum(counts.values()),
+            "by_jurisdiction": dict(sorted(by_j.items())),
+            "by_locale": dict(sorted(by_l.items())),
+            "imports": history,
+        }
+
+    def unfinished(self, incident_id: str) -> list[subjectdb.ImportRecord]:
+        """Imports into the incident that were interrupted and not run again to the end."""
+        with self.ws.store.read() as conn:
+            return subjectdb.running_imports(conn, incident_id)
+
+    def require_complete(self, incident_id: str) -> None:
+        """Refuse while an import into the incident is unfinished (the list is partial).
+
+        Raises:
+            Refused: naming the unfinished import.
+        """
+        for record in self.unfinished(incident_id):
+            raise Refused(
+                f"the import of {record.file_name} into {incident_id} (started {record.started_at} by "
+                f"{record.started_by}) did not finish; run it again to complete the list of people first"
+            )
+
+    # ---------------------------------------------------------------- commands
+
+    def import_csv(
+        self,
+        incident_id: str,
+        path: Path,
+        *,
+        mapping: Sequence[str] = (),
+        encoding: str | None = None,
+        rejects: Path | None = None,
+        abandon_unfinished: bool = False,
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ) -> ImportResult:
+        """Import (or re-import) a CSV list of affected people into an incident.
+
+        Args:
+            mapping: ``COLUMN=FIELD`` pairs naming columns the header does not make clear.
+            encoding: the file's encoding (default: detected: UTF-8, UTF-8 with BOM, GB18030).
+            rejects: where rejected rows go (default: ``<file>.rejects.csv`` beside the file).
+            abandon_unfinished: give up an interrupted import of another file into the same
+                incident (recorded as such) instead of refusing.
+            progress: told (done, total) while it runs.
+            workers: processes checking rows (default: one per core).
+
+        Raises:
+            NotFound: no such incident.
+            Refused: the incident is closed, or another import into it is unfinished.
+            InvalidInput: the file cannot be read, decoded or mapped (nothing is written).
+        """
+        state = self.ws.incidents.get(incident_id)
+        if state.final:
+            raise Refused(f"incident {incident_id} is closed; its list of affected people can no longer change")
+        columns = parse_mapping(mapping)
+        source = open_source(Path(path), encoding)
+        vocabulary = category_words(self.ws.incidents.playbook_of(state))
+        record, resumed = self._claim(state, source, columns, abandon_unfinished)
+        folder = Path(tempfile.mkdtemp(prefix=".ir-import-", dir=self.ws.store.path.parent))
+        try:
+            os.chmod(folder, 0o700)
+            staged = stage(source, columns, vocabulary, folder, workers=workers, progress=progress)
+            result = ImportResult(incident_id, source.path.name, source.sha256, source.encoding_name, resumed=resumed)
+            result.rows, result.rejected = staged.rows, staged.rejected
+            result.ignored_columns = staged.columns.ignored
+            duplicates = runs.RunWriter(folder, "dup")
+            self._write(state, record, staged, duplicates, result, progress)
+            reject_runs = staged.reject_runs + duplicates.close()
+            result.rejected += duplicates.count
+            target = rejects or source.path.with_name(source.path.name + ".rejects.csv")
+            result.rejects = str(write_rejects(target, runs.merge(reject_runs))) if reject_runs else None
+            self._finish(state, record, result)
+            return result
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # --------------------------------------------------------------- machinery
+
+    def _claim(
+        self, state: IncidentState, source: SourceFile, mapping: Mapping[str, str], abandon: bool
+    ) -> tuple[subjectdb.ImportRecord, bool]:
+        """Find the interrupted import this one continues, or record a new one."""
+        options = {"encoding": source.encoding, "delimiter": source.delimiter, "map": dict(sorted(mapping.items()))}
+        now = format_instant(self.ws.clock.now())
+        with self.ws.store.write() as conn:
+            for record in subjectdb.running_imports(conn, state.id):
+                if record.file_sha256 == source.sha256 and record.options == _canonical(options):
+                    return record, True
+                if not abandon:
+                    same = "the same file with other options" if record.file_sha256 == source.sha256 else record.file_name
+                    raise Refused(
+                        f"an import of {same} into {state.id} (started {record.started_at} by {record.started_by}) "
+                        "did not finish; run it again to finish it, or add --abandon-unfinished to give it up"
+                    )
+                self._abandon(conn, state, record)
+            return subjectdb.start_import(conn, state.id, source.path.name, source.sha256, options, at=now, by=self.ws.actor), False
+
+    def _abandon(self, conn: sqlite3.Connection, state: IncidentState, record: subjectdb.ImportRecord) -> None:
+        """Record that an interrupted import is given up: the people it wrote stay."""
+        payload = {
+            "file": record.file_name,
+            "file_sha256": record.file_sha256,
+            "abandoned": True,
+            "imported": record.imported,
+            "updated": record.updated,
+            "unchanged": record.unchanged,
+        }
+        events = self._record(conn, state, [NewEvent("subjects.imported", payload)])
+        subjectdb.end_import(conn, record.id, subjectdb.ABANDONED, at=events[0].recorded_at, event_seq=events[0].seq)
+
+    def _write(
+        self,
+        state: IncidentState,
+        record: subjectdb.ImportRecord,
+        staged: Staged,
+        duplicates: runs.RunWriter,
+        result: ImportResult,
+        progress: Progress | None,
+    ) -> None:
+        """Write the people in key order, a batch per transaction; count and find repeats."""
+        result.imported, result.updated, result.unchanged = record.imported, record.updated, record.unchanged
+        by_jurisdiction: Counter[str] = Counter()
+        accepted = staged.rows - staged.rejected
+        pending: list[subjectdb.Row] = []
+        done = 0
+        for row in _first_of_each(staged.accepted(), duplicates):
+            by_jurisdiction[row[2]] += 1
+            done += 1
+            if row[0] <= record.merged_key:
+                continue  # written by the interrupted run this one continues
+            pending.append(row)
+            if len(pending) >= BATCH:
+                record = self._commit(state, record, pending, result)
+                pending = []
+                if progress:
+                    progress(done, accepted)
+        if pending:
+            self._commit(state, record, pending, result)
+        result.by_jurisdiction = dict(by_jurisdiction)
+
+    def _commit(
+        self, state: IncidentState, record: subjectdb.ImportRecord, batch: list[subjectdb.Row], result: ImportResult
+    ) -> subjectdb.ImportRecord:
+        with self.ws.store.write() as conn:
+            stored = subjectdb.existing(conn, state.id, [r[0] for r in batch])
+            new, changed = [], []
+            for row in batch:
+                before = stored.get(row[0])
+                if before is None:
+                    new.append(row)
+                elif before != (row[2], row[3], row[4], row[5]):
+                    changed.append((row, before))
+            subjectdb.write_people(conn, state.id, record.id, new, changed)
+            result.imported += len(new)
+            result.updated += len(changed)
+            result.unchanged += len(batch) - len(new) - len(changed)
+            if not subjectdb.advance_import(conn, record, batch[-1][0], result.imported, result.updated, result.unchanged):
+                raise Refused(f"another process is importing {record.file_name} into {state.id} at the same time; let it finish")
+        return subjectdb.ImportRecord(
+            record.id, record.incident_id, record.file_name, record.file_sha256, record.options, record.state,
+            record.started_at, record.started_by, batch[-1][0], result.imported, result.updated, result.unchanged,
+        )
+
+    def _finish(self, state: IncidentState, record: subjectdb.ImportRecord, result: ImportResult) -> None:
+        """Append ``subjects.imported`` (and the facts it changes) and close the import."""
+        with self.ws.store.write() as conn:
+            current = incidentdb.load_incident(conn, state.id)
+            if current is None:
+                raise NotFound(f"no incident '{state.id}' in workspace {self.ws.store.path}")
+            totals = subjectdb.by_jurisdiction(conn, state.id)
+            new = [NewEvent("subjects.imported", result.payload())]
+            facts: dict[str, Any] = {}
+            if totals and current.facts.get("subjects") != totals:
+                facts["subjects"] = totals
+            if totals and current.facts.get("affected_count") != sum(totals.values()):
+                facts["affected_count"] = sum(totals.values())
+            if facts:
+                new.append(NewEvent("fact.set", {"facts": facts}))
+            events = self._record(conn, current, new)
+            subjectdb.end_import(conn, record.id, subjectdb.DONE, at=events[0].recorded_at, event_seq=events[0].seq)
+        result.totals = totals
+        result.seq = events[0].seq
+
+    def _record(self, conn: sqlite3.Connection, state: IncidentState, new: list[NewEvent]) -> list[Any]:
+        """Append events, and whatever the reactors derive from them, in the open transaction.
+
+        The events must commit with the data rows they summarise, so they cannot go through
+        ``IncidentService.record`` (its own transaction); this is its in-transaction half.
+        """
+        return self.ws.incidents._record(conn, state.id, new, self.ws.clock_for(state))
+
+
+def _canonical(value: Mapping[str, Any]) -> str:
+    return canonical_json(dict(value))
+
+
+def _first_of_each(rows: Iterator[subjectdb.Row], duplicates: runs.RunWriter) -> Iterator[subjectdb.Row]:
+    """The first row of each person (rows come sorted by person, then line); repeats are rejects."""
+    last, first_line = "", 0
+    for row in rows:
+        if row[0] == last:
+            person = pii.unpack(row[5])
+            categories = ";".join(json.loads(row[4]))
+            fields = [person.reference, person.name, person.email, person.phone, person.postal_address, row[2], row[3], categories]
+            duplicates.add((row[1], f"reference repeats line {first_line}", fields))
+            continue
+        last, first_line = row[0], row[1]
+        yield row
+
+
+def write_rejects(target: Path, rejects: Iterator[tuple[int, str, list[str]]]) -> Path:
+    """Write rejected rows (line, reason and the fields as read) as a CSV a person can fix and import again.
+
+    Raises:
+        InvalidInput: the file cannot be written.
+    """
+    temporary = target.with_name(f".{target.name}.partial")
+    try:
+        with temporary.open("w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["line", "reason", *FIELDS])
+            for line, reason, values in rejects:
+                writer.writerow([line, safe_cell(reason), *(safe_cell(v) for v in values)])
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write the rejects file {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def category_words(pb: Playbook) -> dict[str, str] | None:
+    """Words for each data category of the playbook (id, English and Chinese titles) -> id.
+
+    None if the playbook declares no categories (then any lower-case id is accepted).
+    """
+    choices = []
+    for _phase, decision in pb.decision_map.values():
+        if decision.fact_name == CATEGORY_FACT and decision.choices:
+            choices.extend(decision.choices)
+    for fact in pb.facts:
+        if fact.id == CATEGORY_FACT and fact.choices:
+            choices.extend(fact.choices)
+    if not choices:
+        return None
+    words: dict[str, str] = {}
+    for choice in choices:
+        words[choice.id.lower()] = choice.id
+        for text in (choice.title or {}).values():
+            words.setdefault(text.strip().lower(), choice.id)
+            words.setdefault(text.strip().lower().replace(" ", "_"), choice.id)
+    return words
+
+
+def category_titles(pb: Playbook, lang: str) -> dict[str, str]:
+    """Each data category's title in ``lang`` (falling back to English, then the id)."""
+    out: dict[str, str] = {}
+    for _phase, decision in pb.decision_map.values():
+        if decision.fact_name == CATEGORY_FACT:
+            for choice in decision.choices or []:
+                out[choice.id] = pick(choice.title, lang) or choice.id
+    for fact in pb.facts:
+        if fact.id == CATEGORY_FACT:
+            for choice in fact.choices or []:
+                out.setdefault(choice.id, pick(choice.title, lang) or choice.id)
+    return out
+

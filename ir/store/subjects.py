@@ -1,0 +1,298 @@
+"""Affected people: a data table, not a projection.
+
+A million people cannot be a million events, and their personal fields must be encrypted
+and later purged, so the people live in ``subjects`` (keyed by incident and the SHA-256 of
+their reference) and each import is summarised by one ``subjects.imported`` event written in
+the transaction that finishes it. ``ir admin rebuild`` leaves these tables alone.
+
+Personal fields are one opaque column, ``pii`` (see :mod:`ir.notices.pii`); SQL here never
+looks inside it. Rows are written in key order (see :mod:`ir.notices.runs`), which keeps the
+table's single B-tree growing at its end instead of being rewritten at random.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from ir.store.chain import Event, canonical_json
+from ir.store.db import register_migrations
+from ir.store.projection import projector
+
+SUBJECTS = register_migrations(Migrations("ir.subjects"))
+"""Migration set for the affected-people tables."""
+
+Row = tuple[str, int, str, str, str, str]
+"""A person as imported: (ref_hash, line, jurisdiction, locale, categories JSON, pii)."""
+
+
+@SUBJECTS()
+def m001_subjects(db: Database) -> None:
+    """People, their counts by jurisdiction and locale, and the imports that wrote them."""
+    db.execute(
+        """
+        CREATE TABLE subjects (
+            incident_id TEXT NOT NULL,
+            ref_hash TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            pii TEXT NOT NULL,
+            import_id INTEGER NOT NULL,
+            line INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, ref_hash)
+        ) STRICT, WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE subject_counts (
+            incident_id TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, jurisdiction, locale)
+        ) STRICT
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE subject_imports (
+            id INTEGER PRIMARY KEY,
+            incident_id TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            file_sha256 TEXT NOT NULL,
+            options TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            started_by TEXT NOT NULL,
+            finished_at TEXT,
+            merged_key TEXT NOT NULL DEFAULT '',
+            imported INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            event_seq INTEGER
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX subject_imports_state ON subject_imports (incident_id, state)")
+
+
+@projector("subjects.imported")
+def _imported(conn: sqlite3.Connection, ev: Event) -> None:
+    """The people are in ``subjects``, written with the event; nothing to project."""
+
+
+RUNNING = "running"
+DONE = "done"
+ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One import of a file into an incident, and how far it got.
+
+    Attributes:
+        merged_key: the last ref_hash written (imports write people in key order).
+        imported, updated, unchanged: counts so far.
+    """
+
+    id: int
+    incident_id: str
+    file_name: str
+    file_sha256: str
+    options: str
+    state: str
+    started_at: str
+    started_by: str
+    merged_key: str
+    imported: int
+    updated: int
+    unchanged: int
+
+
+_IMPORT_COLUMNS = (
+    "id, incident_id, file_name, file_sha256, options, state, started_at, started_by, merged_key, imported, updated, unchanged"
+)
+
+
+def running_imports(conn: sqlite3.Connection, incident_id: str) -> list[ImportRecord]:
+    """Imports into the incident that started and did not finish."""
+    rows = conn.execute(
+        f"SELECT {_IMPORT_COLUMNS} FROM subject_imports WHERE incident_id = ? AND state = ? ORDER BY id",
+        (incident_id, RUNNING),
+    )
+    return [ImportRecord(*row) for row in rows]
+
+
+def start_import(
+    conn: sqlite3.Connection, incident_id: str, file_name: str, file_sha256: str, options: Mapping[str, Any], *, at: str, by: str
+) -> ImportRecord:
+    """Record that an import begins."""
+    cursor = conn.execute(
+        "INSERT INTO subject_imports (incident_id, file_name, file_sha256, options, state, started_at, started_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, file_name, file_sha256, canonical_json(dict(options)), RUNNING, at, by),
+    )
+    return ImportRecord(int(cursor.lastrowid or 0), incident_id, file_name, file_sha256, canonical_json(dict(options)),
+                        RUNNING, at, by, "", 0, 0, 0)
+
+
+def advance_import(conn: sqlite3.Connection, record: ImportRecord, merged_key: str, imported: int, updated: int, unchanged: int) -> bool:
+    """Move an import's progress on from ``record``; False if someone else moved it first."""
+    cursor = conn.execute(
+        "UPDATE subject_imports SET merged_key = ?, imported = ?, updated = ?, unchanged = ?"
+        " WHERE id = ? AND state = ? AND merged_key = ?",
+        (merged_key, imported, updated, unchanged, record.id, RUNNING, record.merged_key),
+    )
+    return cursor.rowcount == 1
+
+
+def end_import(conn: sqlite3.Connection, import_id: int, state: str, *, at: str, event_seq: int | None) -> None:
+    """Mark an import finished (``done``) or given up (``abandoned``)."""
+    conn.execute(
+        "UPDATE subject_imports SET state = ?, finished_at = ?, event_seq = ? WHERE id = ?",
+        (state, at, event_seq, import_id),
+    )
+
+
+def existing(conn: sqlite3.Connection, incident_id: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, str]]:
+    """The stored (jurisdiction, locale, categories, pii) of those ``keys`` the incident has."""
+    if not keys:
+        return {}
+    probe = conn.execute(
+        "SELECT 1 FROM subjects WHERE incident_id = ? AND ref_hash BETWEEN ? AND ? LIMIT 1", (incident_id, keys[0], keys[-1])
+    ).fetchone()
+    if probe is None:
+        # The common case, a first import: nobody is stored in this key range yet.
+        return {}
+    rows = conn.execute(
+        "SELECT ref_hash, jurisdiction, locale, categories, pii FROM subjects"
+        " WHERE incident_id = ? AND ref_hash IN (SELECT value FROM json_each(?))",
+        (incident_id, json.dumps(list(keys))),
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def write_people(
+    conn: sqlite3.Connection,
+    incident_id: str,
+    import_id: int,
+    new: Sequence[Row],
+    changed: Sequence[tuple[Row, tuple[str, str, str, str]]],
+) -> None:
+    """Insert new people and update changed ones, keeping the counts in step.
+
+    Args:
+        new: people not yet stored, in key order.
+        changed: (person as imported, what was stored before) for people whose data changed.
+    """
+    conn.executemany(
+        "INSERT INTO subjects (incident_id, import_id, ref_hash, line, jurisdiction, locale, categories, pii)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(incident_id, import_id, *r) for r in new],
+    )
+    conn.executemany(
+        "UPDATE subjects SET line = ?, jurisdiction = ?, locale = ?, categories = ?, pii = ?, import_id = ?"
+        " WHERE incident_id = ? AND ref_hash = ?",
+        [(r[1], r[2], r[3], r[4], r[5], import_id, incident_id, r[0]) for r, _ in changed],
+    )
+    delta: Counter[tuple[str, str]] = Counter((r[2], r[3]) for r in new)
+    for r, (jurisdiction, locale, _c, _p) in changed:
+        if (r[2], r[3]) != (jurisdiction, locale):
+            delta[(r[2], r[3])] += 1
+            delta[(jurisdiction, locale)] -= 1
+    _bump(conn, incident_id, delta)
+
+
+def _bump(conn: sqlite3.Connection, incident_id: str, delta: Mapping[tuple[str, str], int]) -> None:
+    conn.executemany(
+        "INSERT INTO subject_counts (incident_id, jurisdiction, locale, n) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (incident_id, jurisdiction, locale) DO UPDATE SET n = n + excluded.n",
+        [(incident_id, j, loc, n) for (j, loc), n in delta.items() if n],
+    )
+    conn.execute("DELETE FROM subject_counts WHERE incident_id = ? AND n = 0", (incident_id,))
+
+
+def counts(conn: sqlite3.Connection, incident_id: str) -> dict[tuple[str, str], int]:
+    """People stored for the incident by (jurisdiction, locale)."""
+    rows = conn.execute("SELECT jurisdiction, locale, n FROM subject_counts WHERE incident_id = ?", (incident_id,))
+    return {(j, loc): n for j, loc, n in rows}
+
+
+def by_jurisdiction(conn: sqlite3.Connection, incident_id: str) -> dict[str, int]:
+    """People stored for the incident by jurisdiction, sorted by code."""
+    rows = conn.execute(
+        "SELECT jurisdiction, SUM(n) FROM subject_counts WHERE incident_id = ? GROUP BY jurisdiction ORDER BY jurisdiction",
+        (incident_id,),
+    )
+    return {j: int(n) for j, n in rows}
+
+
+def imports(conn: sqlite3.Connection, incident_id: str) -> list[dict[str, Any]]:
+    """Every import into the incident, oldest first."""
+    cursor = conn.execute(
+        "SELECT id, file_name, file_sha256, state, started_at, started_by, finished_at, imported, updated, unchanged, event_seq"
+        " FROM subject_imports WHERE incident_id = ? ORDER BY id",
+        (incident_id,),
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def page(
+    conn: sqlite3.Connection, incident_id: str, after: str, limit: int, jurisdictions: Iterable[str] = ()
+) -> list[tuple[str, str, str, str, str]]:
+    """The next people after key ``after``, in key order: (ref_hash, jurisdiction, locale, categories, pii).
+
+    Args:
+        jurisdictions: keep only these codes; a bare country code (``US``) also keeps its
+            subdivisions (``US-CA``).
+    """
+    where, params = jurisdiction_filter(jurisdictions)
+    return conn.execute(
+        "SELECT ref_hash, jurisdiction, locale, categories, pii FROM subjects"
+        f" WHERE incident_id = ? AND ref_hash > ?{where} ORDER BY ref_hash LIMIT ?",
+        (incident_id, after, *params, limit),
+    ).fetchall()
+
+
+def people(conn: sqlite3.Connection, incident_id: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, str]]:
+    """(jurisdiction, locale, categories, pii) of the given people."""
+    rows = conn.execute(
+        "SELECT ref_hash, jurisdiction, locale, categories, pii FROM subjects"
+        " WHERE incident_id = ? AND ref_hash IN (SELECT value FROM json_each(?))",
+        (incident_id, json.dumps(list(keys))),
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def count_selected(conn: sqlite3.Connection, incident_id: str, jurisdictions: Iterable[str] = ()) -> int:
+    """How many people :func:`page` would give in all."""
+    where, params = jurisdiction_filter(jurisdictions)
+    row = conn.execute(
+        f"SELECT COALESCE(SUM(n), 0) FROM subject_counts WHERE incident_id = ?{where}", (incident_id, *params)
+    ).fetchone()
+    return int(row[0])
+
+
+def jurisdiction_filter(jurisdictions: Iterable[str]) -> tuple[str, list[str]]:
+    """An SQL condition (starting `` AND``) keeping people of these jurisdictions, and its parameters."""
+    codes = sorted(set(jurisdictions))
+    if not codes:
+        return "", []
+    terms, params = [], []
+    for code in codes:
+        terms.append("jurisdiction = ?")
+        params.append(code)
+        if "-" not in code:
+            terms.append("jurisdiction LIKE ?")
+            params.append(code + "-%")
+    return " AND (" + " OR ".join(terms) + ")", params

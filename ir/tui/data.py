@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ir.clock import parse_instant
@@ -59,6 +59,8 @@ class IncidentRow:
     closed_at: dt.datetime | None
     deadline: Deadline | None
     offset: dt.timedelta
+    deadline_known: bool = True
+    """False until the deadline has been asked of the obligations service."""
 
     @property
     def exercise(self) -> bool:
@@ -79,14 +81,34 @@ class IncidentRow:
         return (self.final, due, -rank, -self.opened_at.timestamp(), self.id)
 
 
-def load_rows(ws: Workspace) -> list[IncidentRow]:
-    """Every incident of the workspace (live and drill, open and closed), most urgent first."""
+def load_rows(ws: Workspace, *, deadlines: bool = True) -> list[IncidentRow]:
+    """Every incident of the workspace (live and drill, open and closed), most urgent first.
+
+    Args:
+        deadlines: ask for each open incident's next deadline; without, rows come back at
+            once with ``deadline_known`` false (see :func:`with_deadlines`).
+    """
     wall = ws.clock.now()
-    rows = [_row(ws, state, wall) for state in ws.incidents.list(mode=None, include_closed=True)]
+    rows = [_row(ws, state, wall, deadlines) for state in ws.incidents.list(mode=None, include_closed=True)]
     return sorted(rows, key=IncidentRow.sort_key)
 
 
-def _row(ws: Workspace, state: IncidentState, wall: dt.datetime) -> IncidentRow:
+def with_deadlines(ws: Workspace, rows: list[IncidentRow]) -> list[IncidentRow]:
+    """The rows with their next deadlines filled in, re-sorted (the slow part of a load)."""
+    out = [r if r.final else replace(r, deadline=next_deadline(ws, r.id), deadline_known=True) for r in rows]
+    return sorted(out, key=IncidentRow.sort_key)
+
+
+def carry_deadlines(rows: list[IncidentRow], previous: list[IncidentRow] | None) -> list[IncidentRow]:
+    """Show the deadlines already known for incidents still listed while new ones are asked for,
+    so a refresh does not blank the column."""
+    known = {r.id: r.deadline for r in previous or [] if r.deadline_known}
+    out = [replace(r, deadline=known[r.id], deadline_known=True) if not r.deadline_known and r.id in known else r
+           for r in rows]
+    return sorted(out, key=IncidentRow.sort_key)
+
+
+def _row(ws: Workspace, state: IncidentState, wall: dt.datetime, deadlines: bool = True) -> IncidentRow:
     try:
         pb = ws.incidents.playbook_of(state)
         phase_title = pick(pb.phase_map[state.phase].title, ws.lang) if state.phase in pb.phase_map else state.phase
@@ -104,8 +126,9 @@ def _row(ws: Workspace, state: IncidentState, wall: dt.datetime) -> IncidentRow:
         opened_at=parse_instant(state.opened_at),
         final=state.final,
         closed_at=parse_instant(state.closed_at) if state.closed_at else None,
-        deadline=None if state.final else next_deadline(ws, state.id),
+        deadline=next_deadline(ws, state.id) if deadlines and not state.final else None,
         offset=ws.clock_for(state).now() - wall,
+        deadline_known=deadlines or state.final,
     )
 
 

@@ -80,7 +80,7 @@ async def test_drills_are_listed_apart_and_marked_exercise(ws: Workspace, app_fa
         await settle(pilot)
         assert _ids(app, "live") == [live] and _ids(app, "drills") == [drill]
         drills = app.screen.query_one("#drills", IncidentTable)
-        assert "EXERCISE" in drills.get_row_at(0)[0].plain
+        assert "EXERCISE" in drills.cells(drills.rows_shown[0])[0].plain
         assert "EXERCISE" in str(app.screen.query_one("#drill-title").render())
         drills.focus()
         await pilot.press("enter")
@@ -122,9 +122,9 @@ async def test_no_deadline_shows_a_dash_and_ages_come_from_the_clock(
     async with app.run_test(size=(120, 24)) as pilot:
         await settle(pilot)
         table = app.screen.query_one("#live", IncidentTable)
-        row = table.get_row(incident)
-        assert row[4].plain == "—"
-        assert row[6] == "1d 2h 5m"
+        cells = table.cells(table.rows_shown[0])
+        assert cells[0].plain == incident and cells[4].plain == "—"
+        assert cells[6].plain == "1d 2h 5m"
 
 
 async def test_help_and_the_command_palette(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
@@ -160,11 +160,11 @@ async def test_the_next_deadline_counts_down_and_overdue_stands_out(
     async with app.run_test(size=(120, 24)) as pilot:
         await settle(pilot)
         table = app.screen.query_one("#live", IncidentTable)
-        cell = table.get_row(incident)[4]
+        cell = table.cells(table.rows_shown[0])[4]
         hours = due.remaining_seconds // 3600
         assert cell.plain == f"{hours}h 0m" and str(cell.style) == DEADLINE_STYLE["soon"]
         clock.advance(dt.timedelta(seconds=due.remaining_seconds + 3600))
         await pilot.press("r")
         await settle(pilot)
-        cell = table.get_row(incident)[4]
+        cell = table.cells(table.rows_shown[0])[4]
         assert cell.plain == "OVERDUE 1h 0m" and str(cell.style) == DEADLINE_STYLE["overdue"]

@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 from ir.engine.state import SEVERITIES
 from ir.errors import IrError
 from ir.tui.commands import PaletteCommand
-from ir.tui.data import IncidentRow, load_rows
+from ir.tui.data import IncidentRow, carry_deadlines, load_rows, with_deadlines
 from ir.tui.messages import ActionFailed, WorkspaceChanged
 from ir.tui.widgets.incident_table import IncidentTable
 from ir.tui.widgets.welcome import Welcome
@@ -43,17 +43,20 @@ class DashboardScreen(Screen[None]):
     AUTO_FOCUS = "#live"
 
     class Loaded(Message):
-        """The incident rows, read by a worker."""
+        """The incident rows, read by a worker; ``complete`` once their deadlines are in."""
 
-        def __init__(self, rows: list[IncidentRow]) -> None:
+        def __init__(self, rows: list[IncidentRow], complete: bool) -> None:
             super().__init__()
             self.rows = rows
+            self.complete = complete
 
     app: IrApp  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[IncidentRow] | None = None
+        self.complete = False
+        """Whether the rows shown carry their deadlines (the second half of a load)."""
         self._stale = False
 
     def compose(self) -> ComposeResult:
@@ -81,19 +84,25 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def load(self) -> None:
-        """Read every incident in a worker with its own connection (a thousand take a while)."""
+        """Read every incident in a worker with its own connection: the list first, then the
+        deadlines, which take longest (a thousand incidents ask a thousand questions)."""
         worker = get_current_worker()
         try:
             with self.app.open_workspace() as ws:
-                rows = load_rows(ws)
+                rows = load_rows(ws, deadlines=False)
+                if worker.is_cancelled:
+                    return
+                self.post_message(self.Loaded(rows, complete=False))
+                rows = with_deadlines(ws, rows)
         except IrError as exc:
             self.post_message(ActionFailed("list incidents", str(exc), type(exc).__name__, refresh=False))
             return
         if not worker.is_cancelled:
-            self.post_message(self.Loaded(rows))
+            self.post_message(self.Loaded(rows, complete=True))
 
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
-        self.rows = message.rows
+        self.rows = message.rows if message.complete else carry_deadlines(message.rows, self.rows)
+        self.complete = message.complete
         self._show()
 
     def on_workspace_changed(self, message: WorkspaceChanged) -> None:

@@ -59,6 +59,7 @@ class IncidentScreen(Screen[None]):
         self.incident_id = incident_id
         self.view: dict[str, Any] | None = None
         self.playbook: Playbook | None = None
+        self._bar = Text()
 
     # ------------------------------------------------------------------- layout
 
@@ -132,7 +133,9 @@ class IncidentScreen(Screen[None]):
         bar.append(f"  {view['owner'] or '—'}", style="italic")
         # The title comes last: the bar keeps to one line and cuts the title short.
         bar.append(f"  {view['title']}")
-        self.query_one("#incident-bar", Static).update(bar)
+        if bar != self._bar:  # an update re-lays out the screen: only when it changed
+            self._bar = bar
+            self.query_one("#incident-bar", Static).update(bar)
         self.query_one("#exercise-banner").display = view["mode"] == "drill"
         self.sub_title = pick(pb.title, lang)
 

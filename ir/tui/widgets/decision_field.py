@@ -60,6 +60,7 @@ class DecisionField(Vertical):
         self.value: Any = None
         self._initial = value
         self._ready = False
+        self._shown_once = False
         self._shown_text = ""
         self._shown_multi: list[str] = []
         self._pending = False
@@ -112,7 +113,9 @@ class DecisionField(Vertical):
             return
         changed = value != self.value
         self.value = value
-        self.query_one(".question", Static).update(self._question())
+        if changed or not self._shown_once:
+            self._shown_once = True
+            self.query_one(".question", Static).update(self._question())
         if self.kind in ("bool", "choice"):
             select = self.query_one(".editor", Select)
             target = Select.NULL if value is None else value

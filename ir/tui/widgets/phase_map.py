@@ -42,6 +42,11 @@ def render_phase_map(pb: Playbook, view: dict[str, Any], lang: str) -> Text:
 class PhaseMap(Static):
     """The phase map of one incident."""
 
+    _shown: tuple[Any, ...] = ()
+
     def show(self, pb: Playbook, view: dict[str, Any], lang: str) -> None:
-        """Draw the map for the incident as it now is."""
-        self.update(render_phase_map(pb, view, lang))
+        """Draw the map for the incident as it now is (only when the phase or path changed)."""
+        key = (pb.digest, lang, view["phase"], tuple(tuple(step.values()) for step in view["path"]))
+        if key != self._shown:
+            self._shown = key
+            self.update(render_phase_map(pb, view, lang))

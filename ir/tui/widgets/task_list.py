@@ -63,9 +63,17 @@ class TaskList(OptionList):
         self.tasks: dict[str, dict[str, Any]] = {}
 
     def show(self, tasks: list[dict[str, Any]]) -> None:
-        """Replace the checklist, keeping the highlight on the same task."""
+        """Show the checklist, keeping the highlight on the same task.
+
+        Only the lines that changed are redrawn: ticking a task redraws one line, not the pane.
+        """
         current = self.current_task()
-        self.tasks = {t["id"]: t for t in tasks}
+        old, self.tasks = self.tasks, {t["id"]: t for t in tasks}
+        if list(old) == list(self.tasks):
+            changed = [t for t in tasks if old[t["id"]] != t]
+            for task in changed:
+                self.replace_option_prompt(task["id"], task_prompt(task))
+            return
         self.set_options(Option(task_prompt(t), id=t["id"]) for t in tasks)
         if current in self.tasks:
             self.highlighted = self.get_option_index(current)

@@ -45,17 +45,17 @@ class TransitionList(OptionList):
         self.triggers: dict[str, dict[str, Any]] = {}
 
     def show(self, triggers: list[dict[str, Any]], dest_titles: dict[str, str]) -> None:
-        """Replace the list, keeping the highlight on the same transition."""
-        current = None
-        if self.highlighted is not None and self.option_count:
-            current = self.get_option_at_index(self.highlighted).id
-        self.triggers = {t["name"]: t for t in triggers}
+        """Show the transitions, keeping the highlight; only changed lines are redrawn."""
+        old, self.triggers = self.triggers, {t["name"]: t for t in triggers}
+        if list(old) == list(self.triggers):
+            changed = [t for t in triggers if old[t["name"]] != t]
+            for t in changed:
+                self.replace_option_prompt(t["name"], transition_prompt(t, dest_titles.get(t["dest"], t["dest"])))
+            return
         self.set_options(
             Option(transition_prompt(t, dest_titles.get(t["dest"], t["dest"])), id=t["name"]) for t in triggers
         )
-        if current in self.triggers:
-            self.highlighted = self.get_option_index(current)
-        elif triggers:
+        if triggers:
             self.highlighted = 0
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -22,6 +22,10 @@ class WorkPanel(IncidentPanel):
 
     FIRST_FOCUS = ("#tasks", "#transitions")
 
+    def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(incident_id, id=id)
+        self._texts: dict[str, str] = {}
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield PhaseMap(id="phase-map")
@@ -42,8 +46,8 @@ class WorkPanel(IncidentPanel):
         phase = pb.phase_map[view["phase"]]
         self.query_one(PhaseMap).show(pb, view, lang)
         closed = " — closed" if view["final"] else ""
-        self.query_one("#phase-title", Label).update(f"{pick(phase.title, lang)}{closed}")
-        self.query_one("#phase-description", Static).update(pick(phase.description, lang))
+        self._text("#phase-title", f"{pick(phase.title, lang)}{closed}")
+        self._text("#phase-description", pick(phase.description, lang))
         tasks = [t for t in view["tasks"] if t["phase"] == view["phase"]]
         self.query_one("#tasks-title").display = bool(tasks)
         self.query_one(TaskList).display = bool(tasks)
@@ -55,3 +59,10 @@ class WorkPanel(IncidentPanel):
         self.query_one(TransitionList).show(view["triggers"], titles)
         self.query_one("#steps-title").display = bool(view["triggers"])
         self.query_one(TransitionList).display = bool(view["triggers"])
+
+    def _text(self, selector: str, text: str) -> None:
+        # Updating a text re-lays out the screen: skip it when nothing changed.
+        widget = self.query_one(selector, Static)
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            widget.update(text)

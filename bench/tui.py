@@ -1,0 +1,254 @@
+"""Benchmark: the terminal app on a workspace of 1,000 incidents and 100,000 events.
+
+Measures, against a baseline started in the same run (a trivial Textual app with a header,
+a table and a footer):
+
+* launch to the first full screen: a new process, run headless, that exits as soon as the
+  dashboard shows every incident (the baseline exits once its table is drawn). Both are
+  timed from spawn to exit; the ratio is printed. Target: within 2x the baseline.
+* key press to the updated screen, in one running app: the key goes in as the terminal
+  would send it, and the clock stops when the screen shows the result and has been
+  redrawn. Target: under 100 ms.
+
+Run: .venv/bin/python bench/tui.py [--incidents N] [--events N] [--runs N] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+START = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)
+DETECT_TASKS = ("record_report", "open_bridge", "preserve_first_evidence", "inform_dpo")
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+def build_workspace(path: Path, incidents: int, events: int) -> None:
+    """Fill a workspace through the services: varied incidents, padded with notes to ``events``."""
+    from ir.clock import VirtualClock
+    from ir.engine.commands import NewEvent
+    from ir.workspace import Workspace
+
+    clock = VirtualClock(START - dt.timedelta(days=30))
+    per = events // incidents
+    with Workspace(path, clock=clock, actor="bench", lang="en") as ws:
+        for n in range(incidents):
+            clock.advance(dt.timedelta(minutes=40))
+            facts = {}
+            if n % 3 == 0:
+                facts = {"aware_at": "now", "breach_confirmed": "yes", "subjects": f"CN={100 + n}", "affected_count": str(100 + n)}
+            mode = "drill" if n % 20 == 0 else "live"
+            state = ws.incidents.open("personal-data-leak", title=f"Incident {n}: customer records exposed",
+                                      severity=("low", "medium", "high", "critical")[n % 4], facts=facts, mode=mode)
+            for task in DETECT_TASKS[: n % 5]:
+                ws.incidents.complete_task(state.id, task)
+            if n % 5 == 1:  # a fifth are dismissed: closed
+                ws.incidents.complete_task(state.id, "inform_dpo")
+                ws.incidents.answer(state.id, "breach_confirmed", "no")
+                ws.incidents.answer(state.id, "dismissal_reason", "a test file, no personal data")
+                ws.incidents.fire(state.id, "dismiss")
+            seq = ws.incidents.get(state.id).seq
+            padding = [NewEvent("note.added", {"text": f"status update {i}"}) for i in range(per - seq)]
+            if padding:
+                ws.incidents.record(state.id, padding)
+
+
+def count_events(path: Path) -> tuple[int, int]:
+    """How many incidents and events the workspace holds (through the services)."""
+    from ir.workspace import Workspace
+
+    with Workspace(path, lang="en") as ws:
+        states = ws.incidents.list(mode=None, include_closed=True)
+        return len(states), sum(s.seq for s in states)
+
+
+# ------------------------------------------------------------------------- child runs
+
+
+def child_baseline(t0: float) -> None:
+    """A trivial app: header, table, footer; exits once the table is drawn."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    class Baseline(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("ID", "Title", "Phase")
+            table.add_rows([(f"INC-{i}", f"Incident {i}", "detect") for i in range(20)])
+            self.call_after_refresh(self._drawn)
+
+        def _drawn(self) -> None:
+            print(f"first-screen {time.time() - t0:.4f}", flush=True)
+            self.exit()
+
+    Baseline().run(headless=True, size=(80, 24))
+
+
+def child_ir(t0: float, db: str) -> None:
+    """The ir app on the workspace; exits once the dashboard shows every incident."""
+    from ir.clock import VirtualClock
+    from ir.tui import make_app
+    from ir.tui.screens.dashboard import DashboardScreen
+
+    app = make_app(db, clock=VirtualClock(START), actor="bench", lang="en")
+
+    async def until_shown(pilot: Any) -> None:
+        while not (isinstance(app.screen, DashboardScreen) and app.screen.rows is not None):
+            await asyncio.sleep(0.002)
+        await _drawn(app)
+        print(f"listed {time.time() - t0:.4f}", flush=True)
+        while not app.screen.complete:  # every deadline counted down: the full screen
+            await asyncio.sleep(0.002)
+        await _drawn(app)
+        print(f"first-screen {time.time() - t0:.4f}", flush=True)
+        app.exit()
+
+    app.run(headless=True, size=(80, 24), auto_pilot=until_shown)
+
+
+async def _drawn(app: Any) -> None:
+    """Wait until the screen has been redrawn with what is in it now."""
+    done = asyncio.Event()
+    app.call_after_refresh(done.set)
+    await done.wait()
+
+
+def time_launch(kind: str, db: Path | None) -> tuple[float, float]:
+    """Spawn a child; return (seconds to its first full screen, seconds to its exit)."""
+    t0 = time.time()
+    args = [sys.executable, __file__, "--child", kind, "--t0", repr(t0)] + (["--db", str(db)] if db else [])
+    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout
+    total = time.time() - t0
+    shown = float(next(line.split()[1] for line in out.splitlines() if line.startswith("first-screen")))
+    return shown, total
+
+
+# ------------------------------------------------------------------------- key presses
+
+
+async def key_latencies(db: Path, repeats: int) -> dict[str, list[float]]:
+    """Press keys in a running app; milliseconds from each key to the updated, redrawn screen."""
+    from textual import events
+
+    from ir.clock import VirtualClock
+    from ir.tui import make_app
+    from ir.tui.screens.dashboard import DashboardScreen
+    from ir.tui.screens.incident import IncidentScreen
+    from ir.tui.widgets.incident_table import IncidentTable
+    from ir.tui.widgets.task_list import TaskList
+
+    app = make_app(db, clock=VirtualClock(START), actor="bench", lang="en")
+    results: dict[str, list[float]] = {}
+
+    async def press(label: str, key: str, done: Callable[[], bool], char: str | None = None) -> None:
+        start = time.perf_counter()
+        app._driver.send_message(events.Key(key, char))  # as the terminal driver delivers it
+        while not done():
+            await asyncio.sleep(0.001)
+        await _drawn(app)
+        results.setdefault(label, []).append((time.perf_counter() - start) * 1000)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not (isinstance(app.screen, DashboardScreen) and app.screen.rows is not None):
+            await asyncio.sleep(0.01)
+        await pilot.pause()
+        dashboard = app.screen
+        table = dashboard.query_one("#live", IncidentTable)
+        for _ in range(repeats):
+            row = table.cursor_row
+            await press("dashboard: move the cursor (down)", "down", lambda r=row: table.cursor_row == r + 1)
+        for _ in range(repeats):
+            count = len(table.rows_shown)
+            await press("dashboard: show/hide closed (c)", "c", lambda c=count: len(table.rows_shown) != c, "c")
+        table.cursor_row = 0
+        await pilot.pause()
+        await press("dashboard: open an incident (enter)", "enter",
+                    lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None)
+        screen = app.screen
+        assert isinstance(screen, IncidentScreen)
+        tasks = screen.query_one(TaskList)
+        await pilot.pause()
+        for _ in range(repeats):
+            before = screen.view["seq"]  # type: ignore[index]
+            await press("incident: tick a task (space)", "space",
+                        lambda b=before: screen.view["seq"] != b and tasks.tasks != {}, " ")  # type: ignore[index]
+        from ir.tui.widgets.timeline_panel import TimelinePanel
+
+        def timeline_shown() -> bool:
+            panels = screen.query(TimelinePanel)
+            return bool(panels) and panels.first().loaded_seq == screen.view["seq"]  # type: ignore[index]
+
+        await press("incident: timeline pane, first time (2)", "2", timeline_shown, "2")
+        await press("incident: back to work pane (1)", "1",
+                    lambda: screen.query_one("#panes").active == "pane-work", "1")
+        await press("incident: back to the dashboard (escape)", "escape", lambda: app.screen is dashboard)
+    return results
+
+
+# ------------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5, help="launches of each app (median reported)")
+    parser.add_argument("--db", type=Path, help="reuse (or create) this workspace instead of a temporary one")
+    parser.add_argument("--child", choices=["baseline", "ir"], help=argparse.SUPPRESS)
+    parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "baseline":
+        child_baseline(args.t0)
+        return 0
+    if args.child == "ir":
+        child_ir(args.t0, str(args.db))
+        return 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "bench.db"
+        if not db.exists():
+            started = time.perf_counter()
+            build_workspace(db, args.incidents, args.events)
+            print(f"built the workspace in {time.perf_counter() - started:.0f} s")
+        incidents, events = count_events(db)
+        print(f"workspace: {incidents:,} incidents, {events:,} events")
+
+        base, ours = [], []
+        for _ in range(args.runs):  # interleaved, so both see the same machine load
+            base.append(time_launch("baseline", None))
+            ours.append(time_launch("ir", db))
+        b_exit = statistics.median(t for _, t in base)
+        o_shown = statistics.median(s for s, _ in ours)
+        o_exit = statistics.median(t for _, t in ours)
+        print(f"\nlaunch, median of {args.runs} (spawn to exit after the first full screen):")
+        print(f"  baseline (header, table, footer): {b_exit:.3f} s")
+        print(f"  ir dashboard, {incidents:,} incidents:  {o_exit:.3f} s  (first screen at {o_shown:.3f} s)")
+        print(f"  ratio: {o_exit / b_exit:.2f}x (target: within 2x)")
+
+        latencies = asyncio.run(key_latencies(db, repeats=5))
+        print("\nkey press to updated screen (ms; median and worst):")
+        for label, values in latencies.items():
+            print(f"  {label:45s} {statistics.median(values):7.1f}  {max(values):7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -166,14 +166,9 @@ def act(svc: DrillService, incident_id: str, r: Response, players: dict[str, str
 def _obligation(svc: DrillService, incident_id: str, r: Response, actor: str) -> list[Event]:
     """Fulfil or waive a duty through the obligations service, as the scripted player."""
     obligations = svc.ws.obligations
-    # That service records as the workspace's actor, as it would for a player at a terminal.
-    previous, svc.ws.actor = svc.ws.actor, actor
-    try:
-        if r.fulfil:
-            return list(obligations.fulfil(incident_id, r.fulfil))
-        return list(obligations.waive(incident_id, str(r.waive), str(r.reason)))
-    finally:
-        svc.ws.actor = previous
+    if r.fulfil:
+        return list(obligations.fulfil(incident_id, r.fulfil, actor=actor))
+    return list(obligations.waive(incident_id, str(r.waive), str(r.reason), actor=actor))
 
 
 def control(

@@ -160,8 +160,13 @@ class ObligationService:
         obligations, outcomes = self._recorded(state)
         return next_deadline(track_all(obligations, outcomes, now), now)
 
-    def fulfil(self, incident_id: str, rule: str, at: str | dt.datetime | None = None, note: str | None = None) -> list[Event]:
+    def fulfil(
+        self, incident_id: str, rule: str, at: str | dt.datetime | None = None, note: str | None = None,
+        *, actor: str | None = None,
+    ) -> list[Event]:
         """Record that a duty was fulfilled (at ``at``, default now on the incident's clock).
+
+        ``actor`` records someone other than the workspace's actor (a scripted drill player).
 
         Raises:
             NotFound: the incident has no such duty.
@@ -181,9 +186,10 @@ class ObligationService:
         payload: dict[str, Any] = {"rule": rule, "fulfilled_at": format_fact_time(when)}
         if note is not None:
             payload["note"] = _text("note", note)
-        return self.ws.incidents.record(incident_id, [NewEvent("obligation.fulfilled", payload)], expect=Expect(seq=state.seq))
+        recorder = self.ws.incidents.bind(actor=actor)
+        return recorder.record(incident_id, [NewEvent("obligation.fulfilled", payload)], expect=Expect(seq=state.seq))
 
-    def waive(self, incident_id: str, rule: str, reason: str) -> list[Event]:
+    def waive(self, incident_id: str, rule: str, reason: str, *, actor: str | None = None) -> list[Event]:
         """Record a documented decision not to notify under a duty, with its reason.
 
         Raises:
@@ -199,7 +205,7 @@ class ObligationService:
         if outcome.waived_reason is not None:
             raise Refused(f"{incident_id}: '{rule}' was already waived by {outcome.waived_by}: {outcome.waived_reason}")
         event = NewEvent("obligation.waived", {"rule": rule, "reason": reason})
-        return self.ws.incidents.record(incident_id, [event], expect=Expect(seq=state.seq))
+        return self.ws.incidents.bind(actor=actor).record(incident_id, [event], expect=Expect(seq=state.seq))
 
     def reassess(self, incident_id: str) -> list[Event]:
         """Record the duties again if the rules (or facts) now give a different list."""

@@ -238,3 +238,12 @@ def test_the_reactor_picks_up_an_edited_rule_file_within_seconds(ws: Workspace, 
     ws.incidents.answer(incident_id, "high_risk", "yes")
     [pipl] = [ob for ob in assessments(ws, incident_id)[-1].payload["obligations"] if ob["rule"] == "cn-pipl-regulator"]
     assert pipl["target_at"] == "2026-11-20T02:30:00Z"
+
+
+def test_fulfilment_and_waiver_can_be_recorded_for_another_person(ws: Workspace) -> None:
+    incident_id = open_leak(ws)
+    fulfilled = ws.obligations.fulfil(incident_id, "cn-pipl-regulator", actor="dora")
+    waived = ws.obligations.waive(incident_id, "us-ca-individuals", "all six hundred were test accounts", actor="erin")
+    assert (fulfilled[0].kind, fulfilled[0].actor) == ("obligation.fulfilled", "dora")
+    assert (waived[0].kind, waived[0].actor) == ("obligation.waived", "erin")
+    assert ws.obligations.fulfil(incident_id, "eu-gdpr-authority")[0].actor == "alice"

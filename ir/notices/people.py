@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ir.errors import InvalidInput
-from ir.i18n import normalise_locale
 from ir.notices import pii
 
 FIELDS = ("reference", "name", "email", "phone", "postal_address", "jurisdiction", "locale", "categories")
@@ -269,12 +268,11 @@ def read_locale(raw: str, jurisdiction: str) -> str:
     text = raw.strip()
     if not text:
         return "zh-CN" if jurisdiction.split("-")[0] == "CN" else "en"
-    if text.lower() in _ZH_WORDS:
+    low = text.lower().replace("_", "-")
+    if low in _ZH_WORDS or low == "zh" or low.startswith("zh-"):
         return "zh-CN"
-    try:
-        return normalise_locale(text)
-    except ValueError:
-        pass
+    if low in ("en", "english") or low.startswith("en-"):
+        return "en"
     if not _LOCALE_TAG.fullmatch(text):
         raise Reject(f"locale '{raw}' is not a language tag such as en, zh-CN or fr")
     language, _, rest = text.replace("_", "-").partition("-")

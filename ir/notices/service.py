@@ -270,6 +270,8 @@ class NoticeService:
             raise InvalidInput(f"--format {fmt}: use one of {', '.join(FORMATS)}")
         if fmt == "eml" and tpl.meta.audience != "individual":
             raise InvalidInput(f"--format eml is for letters to people; {tpl.id} is for the {tpl.meta.audience}")
+        if fmt == "eml" and not _ADDRESS.fullmatch(sender or ""):
+            raise InvalidInput("give --from ADDRESS: e-mail letters need a sender")
         selection = self.selection(tpl, jurisdictions)
         self._require_ready(state, tpl, selection)
         folder_state = self._folder_state(state, tpl, fmt, selection, sender)

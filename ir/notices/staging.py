@@ -61,27 +61,32 @@ class Staged:
         runs.remove(self.runs + self.reject_runs)
 
 
+def read_header(source: SourceFile, mapping: Mapping[str, str]) -> ColumnMap:
+    """Read the header row and decide which column holds which field.
+
+    Raises:
+        InvalidInput: the header cannot be read or does not name the required columns.
+    """
+    first = next(records(source), None)
+    if first is None or isinstance(first[1], str):
+        why = first[1] if first else "no header row"
+        raise InvalidInput(f"{source.shown}:1: the header row cannot be read ({why})")
+    return map_columns(first[1], mapping, source.shown)
+
+
 def stage(
     source: SourceFile,
-    mapping: Mapping[str, str],
+    columns: ColumnMap,
     categories: Mapping[str, str] | None,
     folder: Path,
     *,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Staged:
-    """Read, check and sort every row of ``source`` into runs in ``folder``.
-
-    Raises:
-        InvalidInput: the header cannot be read or does not name the required columns.
-    """
+    """Read, check and sort every row of ``source`` (after its header) into runs in ``folder``."""
     position = [0]
     stream = records(source, position)
-    first = next(stream, None)
-    if first is None or isinstance(first[1], str):
-        why = first[1] if first else "no header row"
-        raise InvalidInput(f"{source.shown}:1: the header row cannot be read ({why})")
-    columns = map_columns(first[1], mapping, source.shown)
+    next(stream, None)  # the header, read by read_header
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count <= 1 or source.size < PARALLEL_BYTES:
         return _stage_here(stream, columns, categories, folder, source.size, position, progress)

@@ -35,7 +35,7 @@ from ir.i18n import pick
 from ir.notices import describe, pii, runs  # noqa: F401  (describe: timeline text)
 from ir.notices.csvsource import SourceFile, open_source
 from ir.notices.people import FIELDS, parse_mapping, safe_cell
-from ir.notices.staging import Progress, Staged, stage
+from ir.notices.staging import Progress, Staged, read_header, stage
 from ir.store import canonical_json
 from ir.store import incidents as incidentdb
 from ir.store import subjects as subjectdb
@@ -189,10 +189,11 @@ class SubjectService:
         state = self.ws.incidents.get(incident_id)
         if state.final:
             raise Refused(f"incident {incident_id} is closed; its list of affected people can no longer change")
-        columns = parse_mapping(mapping)
+        chosen = parse_mapping(mapping)
         source = open_source(Path(path), encoding)
+        columns = read_header(source, chosen)
         vocabulary = category_words(self.ws.incidents.playbook_of(state))
-        record, resumed = self._claim(state, source, columns, abandon_unfinished)
+        record, resumed = self._claim(state, source, chosen, abandon_unfinished)
         folder = Path(tempfile.mkdtemp(prefix=".ir-import-", dir=self.ws.store.path.parent))
         try:
             os.chmod(folder, 0o700)
@@ -208,6 +209,11 @@ class SubjectService:
             result.rejects = str(write_rejects(target, runs.merge(reject_runs))) if reject_runs else None
             self._finish(state, record, result)
             return result
+        except BaseException:
+            # An import that wrote nobody leaves no trace; one that did can be run again to finish.
+            with self.ws.store.write() as conn:
+                subjectdb.forget_import(conn, record.id)
+            raise
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

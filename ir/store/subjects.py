@@ -155,6 +155,13 @@ def advance_import(conn: sqlite3.Connection, record: ImportRecord, merged_key: s
     return cursor.rowcount == 1
 
 
+def forget_import(conn: sqlite3.Connection, import_id: int) -> None:
+    """Delete the record of a running import that has not written anybody yet."""
+    conn.execute(
+        "DELETE FROM subject_imports WHERE id = ? AND state = ? AND merged_key = ''", (import_id, RUNNING)
+    )
+
+
 def end_import(conn: sqlite3.Connection, import_id: int, state: str, *, at: str, event_seq: int | None) -> None:
     """Mark an import finished (``done``) or given up (``abandoned``)."""
     conn.execute(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ir.clock import format_instant
 from ir.engine.commands import NewEvent
 from ir.errors import InvalidInput
-from ir.notices.letters import Letter, Renderer
+from ir.notices.letters import Letter, Renderer, missing_reason
 from ir.notices.render import letter_path
 from ir.store import notices as deliverydb
 
@@ -95,7 +95,11 @@ class SendResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"incident": self.incident_id, **self.payload(), "stopped": self.stopped, "seq": self.seq}
+        return {
+            "incident": self.incident_id, "template": self.template, "sent": self.sent, "failed": self.failed,
+            "unconfirmed": self.unconfirmed, "queued": self.queued, "outbox": self.outbox, "stopped": self.stopped,
+            "seq": self.seq,
+        }
 
 
 @dataclass(frozen=True)
@@ -340,7 +344,10 @@ class Sender:
     def _undeliverable(self, key: str, letter: Letter, result: SendResult) -> bool:
         """A person the notice cannot be e-mailed to is failed with the reason, once."""
         if letter.missing or not letter.email:
-            why = f"no {', '.join(letter.missing)}" if letter.missing else "no e-mail address (send a letter by post)"
+            if "email" in letter.missing or not letter.email:
+                why = "no e-mail address (send a letter by post)"
+            else:
+                why = missing_reason(letter.missing)
             with self.ws.store.write() as conn:
                 deliverydb.mark_failed(conn, self.state.id, self.template, key, reason=why, at=self.now())
             result.failed += 1

@@ -133,6 +133,14 @@ class Letter:
     reference: str = ""
 
 
+LABELS = {"email": "e-mail address", "postal_address": "postal address", "categories_text": "data categories"}
+
+
+def missing_reason(fields: Sequence[str]) -> str:
+    """Why a person gets no letter: ``no postal address``."""
+    return "no " + ", ".join(LABELS.get(f, f) for f in fields)
+
+
 class Renderer:
     """Renders a plan's notices (build one per process; it compiles the template once)."""
 
@@ -166,6 +174,8 @@ class Renderer:
         values = self.person(row)
         self._reference = values["reference"]
         missing = [f for f in self.plan.required if not values[f]]
+        if self.plan.fmt == "eml" and not values["email"] and "email" not in missing:
+            missing.append("email")
         recipient = _recipient(values, self.plan.fmt)
         if missing:
             return Letter(b"", "", values["email"], recipient, missing=missing)

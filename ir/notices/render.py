@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ir.errors import InvalidInput, Refused
-from ir.notices.letters import Letter, Plan, Renderer
+from ir.notices.letters import Letter, Plan, Renderer, missing_reason
 from ir.notices.people import safe_cell
 from ir.notices.templates import safe_name
 
@@ -253,7 +253,7 @@ def _render_chunk(rows: Sequence[Row]) -> Result:
     for row in rows:
         letter: Letter = renderer.letter(row)
         if letter.missing:
-            missed.append((letter.reference, f"no {', '.join(letter.missing)}"))
+            missed.append((letter.reference, missing_reason(letter.missing)))
             continue
         relative = letter_path(letter.reference, row[0], ext)
         _write_letter(relative, letter.data)

@@ -143,6 +143,7 @@ class Mailbox:
     def __init__(self, behaviour: Behaviour | None = None, **controller: Any) -> None:
         self.behaviour = behaviour or Behaviour()
         self.received: list[Received] = []
+        self.times: list[float] = []
         self.rcpts = 0
         self.datas = 0
         self.rcpt_reached = threading.Event()
@@ -193,6 +194,7 @@ class Mailbox:
         raw = bytes(envelope.original_content or envelope.content)
         message = message_from_bytes(raw, policy=default_policy)
         self.received.append(Received(list(envelope.rcpt_tos), message, raw))  # type: ignore[arg-type]
+        self.times.append(time.monotonic())
         if b.hold_accept == len(self.received):
             self.accepted.set()
             await asyncio.sleep(b.hold)

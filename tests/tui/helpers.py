@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from ir.tui import IrApp
+from ir.tui.screens.incident import IncidentScreen
 from ir.workspace import Workspace
 
 DETECT_TASKS = ("record_report", "open_bridge", "preserve_first_evidence", "inform_dpo")
@@ -46,7 +48,17 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
     return loop.time() - start
 
 
-def no_blink(app: IrApp) -> None:
+async def open_in_app(pilot: Pilot[None], incident_id: str) -> IncidentScreen:
+    """From the dashboard, open the incident under the cursor (the first) and check it is ``incident_id``."""
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
+    return screen
+
+
+def no_blink(app: App[None]) -> None:
     """Stop text cursors blinking so screenshots are stable."""
     for widget in app.screen.query(Input):
         widget.cursor_blink = False
@@ -54,9 +66,9 @@ def no_blink(app: IrApp) -> None:
         area.cursor_blink = False
 
 
-def open_incident(ws: Workspace, title: str = "Customer table exposed in a public bucket", **kwargs: object) -> str:
+def open_incident(ws: Workspace, title: str = "Customer table exposed in a public bucket", **kwargs: Any) -> str:
     """Declare an incident through the service and return its id."""
-    return ws.incidents.open("personal-data-leak", title=title, **kwargs).id  # type: ignore[arg-type]
+    return ws.incidents.open("personal-data-leak", title=title, **kwargs).id
 
 
 def ready_to_contain(ws: Workspace, incident_id: str) -> None:

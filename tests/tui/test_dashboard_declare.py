@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
-from textual.widgets import Button, Select, TextArea
+from textual.widgets import Button, Markdown, Select, TextArea
 
+from ir.clock import VirtualClock
 from ir.tui import IrApp
 from ir.tui.messages import ActionFailed
 from ir.tui.screens.dashboard import DashboardScreen
 from ir.tui.screens.declare import DeclareScreen
 from ir.tui.screens.help import HelpScreen
 from ir.tui.screens.incident import IncidentScreen
-from ir.tui.widgets.incident_table import IncidentTable
+from ir.tui.widgets.incident_table import DEADLINE_STYLE, IncidentTable
 from ir.workspace import Workspace
 
 from .helpers import open_incident, settle
@@ -112,9 +114,8 @@ async def test_search_and_severity_filter_the_list(ws: Workspace, app_factory: C
 
 
 async def test_no_deadline_shows_a_dash_and_ages_come_from_the_clock(
-    ws: Workspace, app_factory: Callable[..., IrApp], clock
-) -> None:  # type: ignore[no-untyped-def]
-    import datetime as dt
+    ws: Workspace, app_factory: Callable[..., IrApp], clock: VirtualClock
+) -> None:
 
     incident = open_incident(ws)
     clock.advance(dt.timedelta(hours=26, minutes=5))
@@ -135,7 +136,7 @@ async def test_help_and_the_command_palette(ws: Workspace, app_factory: Callable
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        assert "Declare" in app.screen.query_one("#help-text").source  # type: ignore[attr-defined]
+        assert "Declare" in app.screen.query_one("#help-text", Markdown).source
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
@@ -147,15 +148,15 @@ async def test_help_and_the_command_palette(ws: Workspace, app_factory: Callable
 
 
 async def test_the_next_deadline_counts_down_and_overdue_stands_out(
-    ws: Workspace, app_factory: Callable[..., IrApp], clock
-) -> None:  # type: ignore[no-untyped-def]
-    import datetime as dt
+    ws: Workspace, app_factory: Callable[..., IrApp], clock: VirtualClock
+) -> None:
 
     from ir.tui.widgets.incident_table import DEADLINE_STYLE
 
     facts = {"aware_at": "now", "breach_confirmed": "yes", "subjects": "CN=1500", "affected_count": "1500"}
     incident = open_incident(ws, facts=facts)
-    due = ws.obligations.next_deadline(incident)  # type: ignore[attr-defined]
+    due = ws.obligations.next_deadline(incident)
+    assert due is not None
     app = app_factory()
     async with app.run_test(size=(120, 24)) as pilot:
         await settle(pilot)

@@ -51,7 +51,8 @@ def test_rows_carry_the_real_next_deadline_and_sort_the_most_urgent_first(ws: Wo
     ).id
     rows = load_rows(ws)
     assert [r.id for r in rows] == [pressing, quiet]
-    due = ws.obligations.next_deadline(pressing)  # type: ignore[attr-defined]
+    due = ws.obligations.next_deadline(pressing)
+    assert due is not None
     assert rows[0].deadline is not None and rows[0].deadline.due_at.isoformat().startswith(due.at[:19])
     assert rows[1].deadline is None
     assert rows[0].matches("customer PUBLIC") and not rows[0].matches("login")

@@ -13,16 +13,7 @@ from ir.tui.screens.incident import IncidentScreen
 from ir.tui.screens.text import TextScreen
 from ir.tui.widgets.task_list import TaskList
 from ir.workspace import Workspace
-from .helpers import open_incident, settle, to_investigate
-
-
-async def _open(pilot, incident_id: str) -> IncidentScreen:  # type: ignore[no-untyped-def]
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
-    return screen
+from .helpers import open_in_app, open_incident, settle, to_investigate
 
 
 async def test_space_marks_the_highlighted_task_done_and_again_undoes_it(
@@ -32,7 +23,7 @@ async def test_space_marks_the_highlighted_task_done_and_again_undoes_it(
     messages: list[object] = []
     app = app_factory()
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         assert screen.focused is screen.query_one(TaskList)
         await pilot.press("down", "space")
         await settle(pilot)
@@ -54,7 +45,7 @@ async def test_clicking_a_task_ticks_it(ws: Workspace, app_factory: Callable[...
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _open(pilot, incident)
+        await open_in_app(pilot, incident)
         await pilot.click(TaskList, offset=(2, 0))
         await settle(pilot)
     assert ws.incidents.get(incident).task_done("record_report")
@@ -64,7 +55,7 @@ async def test_assign_gives_the_task_to_the_person_typed(ws: Workspace, app_fact
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _open(pilot, incident)
+        await open_in_app(pilot, incident)
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, AssignScreen)
@@ -78,7 +69,7 @@ async def test_assign_to_a_role_from_the_list(ws: Workspace, app_factory: Callab
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _open(pilot, incident)
+        await open_in_app(pilot, incident)
         await pilot.press("a")
         await settle(pilot)
         # Tab to the role list; the second role of the playbook is the privacy officer.
@@ -91,7 +82,7 @@ async def test_guidance_opens_over_the_incident_and_closes(ws: Workspace, app_fa
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _open(pilot, incident)
+        await open_in_app(pilot, incident)
         await pilot.press("g")
         await settle(pilot)
         assert isinstance(app.screen, TextScreen)
@@ -105,7 +96,7 @@ async def test_typed_decisions_save_on_enter_and_accept_now(ws: Workspace, app_f
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         screen.query_one("#decision-aware_at Input", Input).focus()
         await pilot.press(*"now", "enter")
         screen.query_one("#decision-incident_summary Input", Input).focus()
@@ -124,7 +115,7 @@ async def test_yes_no_decision_is_recorded_when_picked(ws: Workspace, app_factor
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         select = screen.query_one("#decision-breach_confirmed Select", Select)
         select.focus()
         await pilot.press("enter")  # open the list: blank, yes, no
@@ -139,7 +130,7 @@ async def test_every_kind_of_decision_in_investigate(ws: Workspace, app_factory:
     to_investigate(ws, incident)
     app = app_factory()
     async with app.run_test(size=(100, 60)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         for decision, text in (("affected_count", "1,540"), ("subjects", "CN=1500, DE=40"),
                                ("root_cause", "open ACL"), ("occurred_at", "2026-11-19T22:10Z")):
             screen.query_one(f"#decision-{decision} Input", Input).focus()
@@ -164,7 +155,8 @@ async def test_every_kind_of_decision_in_investigate(ws: Workspace, app_factory:
         # Counts come back in a form the field accepts again (no thousands separators).
         assert screen.query_one("#decision-subjects Input", Input).value == "CN=1500, DE=40"
         # With every scoping answer and task missing only tasks, the step says so.
-        step = next(t for t in screen.view["triggers"] if t["name"] == "assess_duty")  # type: ignore[index]
+        assert screen.view is not None
+        step = next(t for t in screen.view["triggers"] if t["name"] == "assess_duty")
         assert all("task" in reason for reason in step["blocked_by"])
 
 
@@ -174,7 +166,7 @@ async def test_a_bad_answer_is_refused_and_the_typed_text_kept(ws: Workspace, ap
     messages: list[object] = []
     app = app_factory()
     async with app.run_test(size=(100, 60), message_hook=messages.append) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         field = screen.query_one("#decision-affected_count Input", Input)
         field.focus()
         await pilot.press(*"lots", "enter")
@@ -193,7 +185,7 @@ async def test_a_refresh_does_not_overwrite_an_answer_being_typed(
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         field = screen.query_one("#decision-incident_summary Input", Input)
         field.focus()
         await pilot.press(*"half")

@@ -17,16 +17,7 @@ from ir.tui.widgets.task_list import TaskList
 from ir.tui.widgets.transition_list import TransitionList
 from ir.workspace import Workspace
 
-from .helpers import open_incident, ready_to_contain, settle, wait_until
-
-
-async def _open(pilot, incident_id: str) -> IncidentScreen:  # type: ignore[no-untyped-def]
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
-    return screen
+from .helpers import open_in_app, open_incident, ready_to_contain, settle, wait_until
 
 
 async def test_two_apps_see_each_others_changes_within_two_seconds(
@@ -35,14 +26,14 @@ async def test_two_apps_see_each_others_changes_within_two_seconds(
     incident = open_incident(ws)
     alice, bob = app_factory(actor="alice"), app_factory(actor="bob")
     async with alice.run_test(size=(80, 24)) as pa, bob.run_test(size=(80, 24)) as pb:
-        alice_view = await _open(pa, incident)
+        alice_view = await open_in_app(pa, incident)
         await settle(pb)
         bob_list = bob.screen.query_one("#live", IncidentTable)
         assert [r.phase for r in bob_list.rows_shown] == ["detect"]
 
         await pa.press("space")  # alice ticks the first task
         await settle(pa)
-        bob_rows = await _open(pb, incident)
+        bob_rows = await open_in_app(pb, incident)
         assert bob_rows.query_one(TaskList).tasks["record_report"]["done_by"] == "alice"
 
         await pb.press("down", "space")  # bob ticks the second; alice's screen follows
@@ -62,8 +53,8 @@ async def test_a_step_from_a_stale_screen_is_refused_not_taken_twice(
     alice = app_factory(actor="alice", poll_seconds=3600)
     bob = app_factory(actor="bob")
     async with alice.run_test(size=(80, 24), message_hook=messages.append) as pa, bob.run_test(size=(80, 24)) as pb:
-        alice_view = await _open(pa, incident)
-        bob_view = await _open(pb, incident)
+        alice_view = await open_in_app(pa, incident)
+        bob_view = await open_in_app(pb, incident)
         for pilot, view in ((pb, bob_view), (pa, alice_view)):
             view.query_one(TransitionList).focus()
             await pilot.pause()
@@ -95,7 +86,7 @@ async def test_a_command_line_change_shows_up_in_the_app(
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         ir.ok("incident", "done", incident, "inform_dpo", actor="carol")
         await wait_until(pilot, lambda: screen.query_one(TaskList).tasks["inform_dpo"]["done"])
         assert screen.query_one(TaskList).tasks["inform_dpo"]["done_by"] == "carol"
@@ -105,13 +96,13 @@ async def test_reopening_the_app_returns_to_the_same_state(ws: Workspace, app_fa
     incident = open_incident(ws)
     first = app_factory()
     async with first.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         await pilot.press("space", "down", "space")
         await settle(pilot)
         shown = screen.view
     second = app_factory()
     async with second.run_test(size=(80, 24)) as pilot:
-        again = await _open(pilot, incident)
+        again = await open_in_app(pilot, incident)
         assert again.view == shown
         assert [t for t, v in again.query_one(TaskList).tasks.items() if v["done"]] == ["record_report", "open_bridge"]
 
@@ -123,7 +114,7 @@ async def test_a_workspace_gone_missing_is_reported_and_the_app_keeps_running(
     messages: list[object] = []
     app = app_factory()
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await _open(pilot, incident)
+        await open_in_app(pilot, incident)
         moved = db_path.with_name("moved.db")
         os.rename(db_path, moved)
         try:

@@ -38,7 +38,7 @@ def _seed(ws: Workspace, clock: VirtualClock) -> str:
 
 async def _settled(pilot: Pilot[None]) -> None:
     await settle(pilot)
-    no_blink(pilot.app)  # type: ignore[arg-type]
+    no_blink(pilot.app)
 
 
 async def _open_first(pilot: Pilot[None]) -> None:

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import DataTable, Markdown, Select
+from textual.widgets import DataTable, Input, Markdown, Select
 
 from ir.tui import IrApp
-from ir.tui.screens.incident import IncidentScreen
 from ir.tui.widgets.report_panel import ReportPanel
 from ir.tui.widgets.timeline_panel import TimelinePanel
 from ir.workspace import Workspace
 
-from .helpers import open_incident, settle
-
-
-async def _open(pilot, incident_id: str) -> IncidentScreen:  # type: ignore[no-untyped-def]
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
-    return screen
+from .helpers import open_in_app, open_incident, settle
 
 
 async def test_n_writes_a_note_that_lands_in_the_timeline(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
     incident = open_incident(ws)
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         await pilot.press("n")
         await settle(pilot)
         panel = screen.query_one(TimelinePanel)
@@ -38,7 +28,7 @@ async def test_n_writes_a_note_that_lands_in_the_timeline(ws: Workspace, app_fac
         table = panel.query_one("#events", DataTable)
         assert table.row_count == 2
         assert table.get_row_at(1)[2:] == ["alice", "note: ACL fixed"]
-        assert panel.query_one("#note").value == ""  # type: ignore[attr-defined]
+        assert panel.query_one("#note", Input).value == ""
     notes = ws.incidents.timeline(incident, kinds=["note.added"])
     assert [(e.actor, e.payload["text"]) for e in notes] == [("alice", "ACL fixed")]
 
@@ -50,7 +40,7 @@ async def test_timeline_filters_by_kind(ws: Workspace, app_factory: Callable[...
     ws.incidents.note(incident, "second")
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         await pilot.press("2")
         await settle(pilot)
         panel = screen.query_one(TimelinePanel)
@@ -70,7 +60,7 @@ async def test_the_post_mortem_is_readable_in_the_app(ws: Workspace, app_factory
     ws.incidents.note(incident, "bucket closed")
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, incident)
+        screen = await open_in_app(pilot, incident)
         await pilot.press("3")
         await settle(pilot)
         panel = screen.query_one(ReportPanel)

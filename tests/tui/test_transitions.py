@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ir.tui import IrApp
@@ -12,18 +13,15 @@ from ir.tui.screens.confirm import ConfirmScreen
 from ir.tui.screens.dashboard import DashboardScreen
 from ir.tui.screens.incident import IncidentScreen
 from ir.tui.widgets.incident_table import IncidentTable
+from ir.tui.widgets.task_list import TaskList
 from ir.tui.widgets.transition_list import TransitionList
 from ir.workspace import Workspace
 
-from .helpers import open_incident, ready_to_contain, settle, to_postmortem_ready
+from .helpers import open_in_app, open_incident, ready_to_contain, settle, to_postmortem_ready
 
 
-async def _open_on_steps(pilot, incident_id: str) -> IncidentScreen:  # type: ignore[no-untyped-def]
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
+async def _open_on_steps(pilot: Pilot[None], incident_id: str) -> IncidentScreen:
+    screen = await open_in_app(pilot, incident_id)
     screen.query_one(TransitionList).focus()
     await pilot.pause()
     return screen
@@ -65,7 +63,7 @@ async def test_an_allowed_step_asks_then_moves_with_the_reason(ws: Workspace, ap
         assert isinstance(app.screen, IncidentScreen)
         assert screen.view is not None and screen.view["phase"] == "contain"
         # The work pane now shows the contain phase's checklist.
-        assert "stop_exposure" in screen.query_one("#tasks").tasks  # type: ignore[attr-defined]
+        assert "stop_exposure" in screen.query_one("#tasks", TaskList).tasks
     changed = ws.incidents.timeline(incident, kinds=["phase.changed"])
     assert [(e.payload["to"], e.payload.get("reason")) for e in changed] == [("contain", "ACL open")]
     assert ws.incidents.get(incident).phase == "contain"

@@ -29,8 +29,3 @@ class DecisionForm(Vertical):
             return
         for field in self.query(DecisionField):
             field.show(values.get(field.decision.id))
-
-    @property
-    def empty(self) -> bool:
-        """Whether the phase has no decisions."""
-        return len(self._key) <= 1

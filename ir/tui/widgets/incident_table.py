@@ -208,16 +208,13 @@ class IncidentTable(ScrollView, can_focus=True):
             if index >= len(self.rows_shown):
                 return Strip.blank(width, self.rich_style)
             line = self._line(self.cells(self.rows_shown[index]), self._row_style(index))
-        return line.crop_extend(scroll_x, scroll_x + width, self._row_base(y))
+        return line.crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
     def _row_style(self, index: int) -> Style:
         if index == self.cursor_row:
             return self.get_component_rich_style("incident-table--cursor")
         if index % 2:
             return self.rich_style + self.get_component_rich_style("incident-table--even")
-        return self.rich_style
-
-    def _row_base(self, y: int) -> Style:
         return self.rich_style
 
     def _line(self, cells: list[Text], base: Style) -> Strip:

@@ -9,26 +9,35 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from ir.audit import AuditService
 from ir.clock import Clock, SystemClock
 from ir.content.paths import ContentPaths
-from ir.drills.service import DrillService
 from ir.engine.catalog import PlaybookCatalog
 from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
-from ir.notices.service import NoticeService
-from ir.notices.subjects import SubjectService
-from ir.obligations.service import ObligationService
 from ir.store import Store
 from ir.store.db import database_error_message
 
+if TYPE_CHECKING:
+    from ir.drills.service import DrillService
+    from ir.engine.commands import NewEvent
+    from ir.engine.service import ReactorContext
+    from ir.notices.service import NoticeService
+    from ir.notices.subjects import SubjectService
+    from ir.obligations.service import ObligationService
+
 __all__ = ["Workspace", "database_error_message", "default_actor", "default_db_path"]
+
+_DUTY_KINDS = frozenset({"incident.opened", "decision.answered", "fact.set", "obligation.fulfilled"})
+"""Event kinds that can change an incident's notification duties."""
 
 ClockProvider = Callable[[IncidentState], "Clock | None"]
 """Gives the clock of an incident that does not run on the wall clock (e.g. a drill)."""
@@ -78,18 +87,53 @@ class Workspace:
         self.actor = (actor or default_actor()).strip() or "unknown"
         self.lang = normalise_locale(lang) if lang else locale_from_env()
         self.content = ContentPaths.from_env(self.store.path.parent)
-        self.reactors: list[Reactor] = []
-        self.clock_providers: list[ClockProvider] = []
+        self.reactors: list[Reactor] = [self._reassess_duties]
+        self.clock_providers: list[ClockProvider] = [self._drill_clock]
         self.playbooks = PlaybookCatalog(self.content)
         self.profile = ProfileService(self)
         self.incidents = IncidentService(self)
         self.audit = AuditService(self)
-        self.obligations = ObligationService(self)
-        self.reactors.append(self.obligations.react)
-        self.drills = DrillService(self)
-        self.clock_providers.append(self.drills.clock_provider)
-        self.subjects = SubjectService(self)
-        self.notices = NoticeService(self)
+
+    # Capability services are built on first use: a command that never touches drills or
+    # notices does not pay for importing them (every CLI call and the app's launch would).
+
+    @cached_property
+    def obligations(self) -> ObligationService:
+        """Notification duties: jurisdiction rules and deadline clocks."""
+        from ir.obligations.service import ObligationService
+
+        return ObligationService(self)
+
+    @cached_property
+    def drills(self) -> DrillService:
+        """Exercises: scenarios, injects, scoring, scheduling."""
+        from ir.drills.service import DrillService
+
+        return DrillService(self)
+
+    @cached_property
+    def subjects(self) -> SubjectService:
+        """The people affected by an incident."""
+        from ir.notices.subjects import SubjectService
+
+        return SubjectService(self)
+
+    @cached_property
+    def notices(self) -> NoticeService:
+        """Notice templates, rendering and delivery."""
+        from ir.notices.service import NoticeService
+
+        return NoticeService(self)
+
+    def _reassess_duties(self, ctx: ReactorContext) -> list[NewEvent]:
+        """Reactor: record an incident's duties again after events that may change them."""
+        if not any(ev.kind in _DUTY_KINDS for ev in ctx.events):
+            return []
+        return self.obligations.react(ctx)
+
+    def _drill_clock(self, state: IncidentState) -> Clock | None:
+        """Clock provider: a drill's scenario clock (live incidents use the wall clock)."""
+        return self.drills.clock_provider(state) if state.mode == "drill" else None
 
     def clock_for(self, state: IncidentState) -> Clock:
         """The clock an incident's events are stamped with: a drill's own, else the wall clock."""

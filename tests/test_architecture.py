@@ -87,3 +87,22 @@ def test_the_headless_core_does_not_load_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual loaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_a_plain_command_does_not_load_unrelated_capabilities() -> None:
+    """Start-up cost is paid by every command: only what the command uses is imported."""
+    code = (
+        "import sys\n"
+        "from ir.cli import main\n"
+        "try:\n"
+        "    main(['--db', sys.argv[1], 'incident', 'list'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('ir.drills.service', 'ir.notices.service', 'ir.obligations.engine', 'apscheduler',"
+        " 'jinja2', 'textual', 'transitions.extensions.diagrams') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-c", code, f"{tmp}/w.db"], check=True, cwd=REPO)

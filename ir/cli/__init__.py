@@ -14,13 +14,13 @@ from typing import Any
 import click
 
 from ir import __version__
-from ir.cli.common import clock_from_env, env, workspace_options
+from ir.cli.common import LazyGroup, clock_from_env, env, workspace_options
 from ir.errors import ContentErrors, IrError
 from ir.workspace import database_error_message
 
 
-class IrGroup(click.Group):
-    """A command group that turns every error into one line and an exit status."""
+class IrGroup(LazyGroup):
+    """The root command group: turns every error into one line and an exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -67,25 +67,25 @@ def cli(ctx: click.Context) -> None:
         make_app(settings.db_path, clock=clock_from_env(), actor=settings.actor, lang=settings.lang).run()
 
 
-def _register() -> None:
-    from ir.cli import admin, audit, backup, incident, obligations, playbook, profile, report
+COMMANDS = {
+    "incident": "ir.cli.incident:group",
+    "playbook": "ir.cli.playbook:group",
+    "profile": "ir.cli.profile:group",
+    "obligations": "ir.cli.obligations:group",
+    "subjects": "ir.cli.notices:subjects_group",
+    "notices": "ir.cli.notices:group",
+    "drill": "ir.cli.drill:group",
+    "scheduler": "ir.cli.drill:scheduler",
+    "report": "ir.cli.report:group",
+    "audit": "ir.cli.audit:group",
+    "backup": "ir.cli.backup:backup",
+    "restore": "ir.cli.backup:restore",
+    "init": "ir.cli.admin:init",
+    "admin": "ir.cli.admin:group",
+}
+"""Every top-level command and where it lives; each module is imported only when its command runs."""
 
-    for module in (incident, playbook, profile, audit, report, admin, obligations):
-        cli.add_command(module.group)
-    cli.add_command(admin.init)
-    cli.add_command(backup.backup)
-    cli.add_command(backup.restore)
-    from ir.cli import drill
-
-    cli.add_command(drill.group)
-    cli.add_command(drill.scheduler)
-    from ir.cli import notices
-
-    cli.add_command(notices.subjects_group)
-    cli.add_command(notices.group)
-
-
-_register()
+cli.lazy.update(COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ir.cli.common import emit_json, env, json_option, table, warn, workspace_options
-from ir.cli.report import group as report_group
 from ir.cli.report import write_or_print
 from ir.engine.views import describe_event
 from ir.errors import InvalidInput
@@ -112,7 +111,7 @@ def assess(incident_id: str, as_json: bool) -> None:
     _print_events(events, as_json)
 
 
-@report_group.command("compliance")
+@click.command("compliance")
 @click.argument("incident_id")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown to this file.")
 @workspace_options

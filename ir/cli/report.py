@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ir.cli.common import env, workspace_options
+from ir.cli.common import LazyGroup, env, workspace_options
 from ir.errors import InvalidInput
 
 
-@click.group("report")
+@click.group("report", cls=LazyGroup, lazy={"compliance": "ir.cli.obligations:compliance"})
 def group() -> None:
     """Generate reports from an incident's record."""
 

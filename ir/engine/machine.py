@@ -15,7 +15,6 @@ import threading
 from typing import Any
 
 from transitions import Machine, MachineError
-from transitions.extensions import GraphMachine
 
 from ir.engine.playbook import Playbook, Transition
 from ir.engine.state import IncidentState
@@ -176,6 +175,8 @@ class CompiledPlaybook:
 
         ``current`` (default: the initial phase) is drawn as the active state.
         """
+        from transitions.extensions import GraphMachine  # only diagrams need it
+
         pb = self.playbook
         graph = GraphMachine(
             model=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import jinja2
+from functools import cache
 
 from ir.clock import parse_instant
 from ir.engine.facts import render
@@ -15,14 +15,21 @@ from ir.engine.views import describe_event
 from ir.i18n import pick
 from ir.store import Event
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("ir", "engine/templates"),
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,  # Markdown, not HTML
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+
+@cache
+def _environment() -> Any:
+    """The report templates' Jinja environment (built, and Jinja imported, on first use)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ir", "engine/templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown, not HTML
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def duration_text(seconds: float) -> str:
@@ -124,4 +131,4 @@ def postmortem_context(
 
 def render_postmortem(context: dict[str, Any]) -> str:
     """Render the post-mortem Markdown."""
-    return _ENV.get_template("postmortem.md.j2").render(**context)
+    return str(_environment().get_template("postmortem.md.j2").render(**context))

@@ -29,8 +29,11 @@ def contain(ir: IrRunner, incident_id: str) -> None:
 
 
 def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    ctx = click.Context(group)
     out = []
-    for name, cmd in group.commands.items():
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, f"'ir {prefix}{name}' is listed but cannot be loaded"
         out.append((f"{prefix}{name}", cmd))
         if isinstance(cmd, click.Group):
             out.extend(all_commands(cmd, f"{prefix}{name} "))

@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ir.clock import format_fact_time, parse_instant
 from ir.content.yamlfile import load_document
@@ -29,7 +29,7 @@ from ir.obligations import describe, engine  # noqa: F401  (describe: timeline t
 from ir.obligations.book import RuleBook, RuleLoader
 from ir.obligations.engine import Obligation
 from ir.obligations.facts import Facts, read_facts, read_time
-from ir.obligations.status import NextDeadline, Outcome, Tracked, next_deadline, track_all
+from ir.obligations.status import NextDeadline, Outcome, Tracked, track_all
 from ir.obligations.vocabulary import FACTS, FIELDS
 from ir.store import Event
 from ir.store import obligations as obligationdb
@@ -155,10 +155,27 @@ class ObligationService:
 
     def next_deadline(self, incident_id: str) -> NextDeadline | None:
         """The soonest legal deadline (or own target) among the incident's open duties."""
-        state = self.ws.incidents.get(incident_id)
-        now = self.ws.clock_for(state).now()
-        obligations, outcomes = self._recorded(state)
-        return next_deadline(track_all(obligations, outcomes, now), now)
+        return self.next_deadlines([self.ws.incidents.get(incident_id)]).get(incident_id)
+
+    def next_deadlines(self, states: list[IncidentState]) -> dict[str, NextDeadline]:
+        """:meth:`next_deadline` for many incidents in one query (a dashboard's countdowns).
+
+        Each countdown runs on its incident's own clock (a drill's scenario time).
+        """
+        with self.ws.store.read() as conn:
+            soonest = obligationdb.soonest_open_duties(conn, [s.id for s in states])
+        out: dict[str, NextDeadline] = {}
+        for state in states:
+            duty = soonest.get(state.id)
+            if duty is None:
+                continue
+            at = duty["due_at"] if duty["legal"] else duty["target_at"]
+            remaining = int((parse_instant(at) - self.ws.clock_for(state).now()).total_seconds())
+            kind: Literal["legal", "target"] = "legal" if duty["legal"] else "target"
+            out[state.id] = NextDeadline(
+                duty["rule"], duty["recipient_name"], duty["citation"], at, kind, remaining, duty["verified"]
+            )
+        return out
 
     def fulfil(
         self, incident_id: str, rule: str, at: str | dt.datetime | None = None, note: str | None = None,

@@ -118,20 +118,3 @@ def track_all(
 ) -> list[Tracked]:
     """Every duty's status at ``now``."""
     return [track(ob, outcomes.get(ob.rule), now) for ob in obligations]
-
-
-def next_deadline(tracked: list[Tracked], now: dt.datetime) -> NextDeadline | None:
-    """The soonest legal deadline or own target among duties not yet done or waived."""
-    best: NextDeadline | None = None
-    for item in tracked:
-        if item.status not in ("pending", "overdue"):
-            continue
-        ob = item.obligation
-        kind: Literal["legal", "target"] = "legal" if ob.due_at else "target"
-        at = ob.due_at or ob.target_at
-        if at is None:
-            continue
-        remaining = int((parse_instant(at) - now).total_seconds())
-        if best is None or remaining < best.remaining_seconds:
-            best = NextDeadline(ob.rule, ob.recipient_name, ob.citation, at, kind, remaining, ob.verified)
-    return best

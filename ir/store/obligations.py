@@ -190,3 +190,30 @@ def fulfilment_times(conn: sqlite3.Connection, incident_id: str) -> dict[str, st
         (incident_id,),
     )
     return {rule: at for rule, at in rows}
+
+
+def soonest_open_duties(conn: sqlite3.Connection, incident_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """For each incident, its open duty (neither fulfilled nor waived) that falls due first.
+
+    "Falls due" is the legal deadline, or the organisation's own target for a duty with no
+    fixed period. Times are ``YYYY-MM-DDTHH:MM:SSZ`` text, so text order is time order; ties go
+    to the duty listed first. One query for any number of incidents (a dashboard of a thousand).
+    """
+    where, params = "", []  # type: ignore[var-annotated]
+    if incident_ids is not None:
+        if not incident_ids:
+            return {}
+        where = f" AND o.incident_id IN ({', '.join('?' for _ in incident_ids)})"
+        params = list(incident_ids)
+    rows = conn.execute(
+        "SELECT incident_id, obligation, legal FROM ("
+        " SELECT o.incident_id, o.obligation, o.due_at IS NOT NULL AS legal, ROW_NUMBER() OVER ("
+        "   PARTITION BY o.incident_id ORDER BY COALESCE(o.due_at, o.target_at), o.position) AS n"
+        " FROM incident_obligations o"
+        " LEFT JOIN obligation_outcomes r ON r.incident_id = o.incident_id AND r.rule = o.rule"
+        " WHERE r.fulfilled_at IS NULL AND r.waived_reason IS NULL"
+        " AND COALESCE(o.due_at, o.target_at) IS NOT NULL" + where +
+        ") WHERE n = 1",
+        params,
+    )
+    return {incident_id: {**json.loads(obligation), "legal": bool(legal)} for incident_id, obligation, legal in rows}

@@ -89,13 +89,16 @@ def load_rows(ws: Workspace, *, deadlines: bool = True) -> list[IncidentRow]:
             once with ``deadline_known`` false (see :func:`with_deadlines`).
     """
     wall = ws.clock.now()
-    rows = [_row(ws, state, wall, deadlines) for state in ws.incidents.list(mode=None, include_closed=True)]
+    states = ws.incidents.list(mode=None, include_closed=True)
+    due = next_deadlines(ws, [s for s in states if not s.final]) if deadlines else {}
+    rows = [_row(ws, state, wall, due.get(state.id), deadlines) for state in states]
     return sorted(rows, key=IncidentRow.sort_key)
 
 
 def with_deadlines(ws: Workspace, rows: list[IncidentRow]) -> list[IncidentRow]:
-    """The rows with their next deadlines filled in, re-sorted (the slow part of a load)."""
-    out = [r if r.final else replace(r, deadline=next_deadline(ws, r.id), deadline_known=True) for r in rows]
+    """The rows with their next deadlines filled in, re-sorted (the second half of a load)."""
+    due = next_deadlines(ws, ws.incidents.list(mode=None, include_closed=False))
+    out = [r if r.final else replace(r, deadline=due.get(r.id), deadline_known=True) for r in rows]
     return sorted(out, key=IncidentRow.sort_key)
 
 
@@ -108,7 +111,7 @@ def carry_deadlines(rows: list[IncidentRow], previous: list[IncidentRow] | None)
     return sorted(out, key=IncidentRow.sort_key)
 
 
-def _row(ws: Workspace, state: IncidentState, wall: dt.datetime, deadlines: bool = True) -> IncidentRow:
+def _row(ws: Workspace, state: IncidentState, wall: dt.datetime, deadline: Deadline | None, deadlines: bool) -> IncidentRow:
     try:
         pb = ws.incidents.playbook_of(state)
         phase_title = pick(pb.phase_map[state.phase].title, ws.lang) if state.phase in pb.phase_map else state.phase
@@ -126,22 +129,19 @@ def _row(ws: Workspace, state: IncidentState, wall: dt.datetime, deadlines: bool
         opened_at=parse_instant(state.opened_at),
         final=state.final,
         closed_at=parse_instant(state.closed_at) if state.closed_at else None,
-        deadline=next_deadline(ws, state.id) if deadlines and not state.final else None,
+        deadline=deadline if deadlines and not state.final else None,
         offset=ws.clock_for(state).now() - wall,
         deadline_known=deadlines or state.final,
     )
 
 
-def next_deadline(ws: Workspace, incident_id: str) -> Deadline | None:
-    """The incident's soonest unmet deadline, if the workspace tracks obligations."""
-    service = getattr(ws, "obligations", None)
-    if service is None or not hasattr(service, "next_deadline"):
-        return None
+def next_deadlines(ws: Workspace, states: list[IncidentState]) -> dict[str, Deadline | None]:
+    """Each incident's soonest unmet deadline, asked of the obligations service in one go."""
     try:
-        found = service.next_deadline(incident_id)
+        found = ws.obligations.next_deadlines(states)
     except IrError:
-        return None
-    return deadline_of(found)
+        return {}
+    return {incident_id: deadline_of(duty) for incident_id, duty in found.items()}
 
 
 def deadline_of(obligation: Any) -> Deadline | None:

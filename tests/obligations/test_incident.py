@@ -247,3 +247,37 @@ def test_fulfilment_and_waiver_can_be_recorded_for_another_person(ws: Workspace)
     assert (fulfilled[0].kind, fulfilled[0].actor) == ("obligation.fulfilled", "dora")
     assert (waived[0].kind, waived[0].actor) == ("obligation.waived", "erin")
     assert ws.obligations.fulfil(incident_id, "eu-gdpr-authority")[0].actor == "alice"
+
+
+def soonest_by_status(ws: Workspace, incident_id: str) -> tuple[str, str] | None:
+    """The soonest open duty, worked out from each duty's status (an independent path)."""
+    open_duties = [
+        (t.obligation.due_at or t.obligation.target_at, t.obligation.rule)
+        for t in ws.obligations.for_incident(incident_id)
+        if t.status in ("pending", "overdue") and (t.obligation.due_at or t.obligation.target_at)
+    ]
+    return min(open_duties, key=lambda d: d[0]) if open_duties else None
+
+
+def test_next_deadlines_agree_with_duty_status_as_duties_are_done(ws: Workspace, clock: VirtualClock) -> None:
+    ids = [open_leak(ws), open_leak(ws, subjects="DE=40,US-CA=600"), open_leak(ws, subjects="CN=10")]
+    for step in range(6):
+        found = ws.obligations.next_deadlines([ws.incidents.get(i) for i in ids])
+        for incident_id in ids:
+            expected = soonest_by_status(ws, incident_id)
+            got = found.get(incident_id)
+            if expected is None:
+                assert got is None
+            else:
+                assert got is not None and got.at == expected[0]  # ties may pick either duty
+                assert got.kind == ("legal" if got.at == next(
+                    t.obligation.due_at for t in ws.obligations.for_incident(incident_id) if t.obligation.rule == got.rule
+                ) else "target")
+            single = ws.obligations.next_deadline(incident_id)
+            assert (single.rule if single else None) == (got.rule if got else None)
+            if got is not None and step % 2 == 0:
+                ws.obligations.fulfil(incident_id, got.rule)
+            elif got is not None:
+                ws.obligations.waive(incident_id, got.rule, "handled by the group DPO")
+        clock.advance(dt.timedelta(hours=5))
+    assert ws.obligations.next_deadlines([]) == {}

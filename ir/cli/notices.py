@@ -175,11 +175,13 @@ def check(incident_id: str, template: str, jurisdictions: tuple[str, ...], as_js
 @click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="CODE",
               help="Only people in this jurisdiction (default: the template's); repeatable; ALL for everyone.")
 @click.option("--from", "sender", metavar="ADDRESS", help="The sender of e-mail letters (--format eml).")
+@click.option("--bundle", type=click.IntRange(0, 100_000), default=0, metavar="N",
+              help="Put N letters in each file (text: separated by form feeds; e-mail: an mbox). Default: one file each.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Processes rendering letters (default: one per core).")
 @json_option
 @workspace_options
 def render(incident_id: str, template: str, out: Path, fmt: str, jurisdictions: tuple[str, ...], sender: str | None,
-           jobs: int | None, as_json: bool) -> None:
+           bundle: int, jobs: int | None, as_json: bool) -> None:
     """Render TEMPLATE for INCIDENT_ID into --out: one letter per person and a manifest.
 
     Running it again on the same folder resumes an interrupted run without writing any
@@ -190,7 +192,7 @@ def render(incident_id: str, template: str, out: Path, fmt: str, jurisdictions: 
     try:
         result = ws.notices.render(
             incident_id, template, out, fmt=fmt, jurisdictions=list(jurisdictions) or None, sender=sender,
-            workers=jobs, progress=bar,
+            workers=jobs, progress=bar, bundle=bundle,
         )
     finally:
         _end_bar(bar)

@@ -103,6 +103,7 @@ def records(source: SourceFile, position: list[int] | None = None) -> Iterator[t
         raw = text.buffer.raw  # type: ignore[attr-defined]
         reader = csv.reader(text, delimiter=source.delimiter)
         done = 0
+        count = 0
         while True:
             try:
                 row = next(reader)
@@ -113,8 +114,9 @@ def records(source: SourceFile, position: list[int] | None = None) -> Iterator[t
                 done = reader.line_num
                 continue
             start, done = done + 1, reader.line_num
-            if position is not None:
-                position[0] = raw.tell()
+            count += 1
+            if position is not None and not count & 0xFFF:
+                position[0] = raw.tell()  # a system call: only now and then
             if row:
                 yield start, row
 

@@ -155,6 +155,10 @@ class Renderer:
         self._fast: tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]] | None = None
         if plan.fast and plan.audience == "individual":
             self._fast = self._prepare()
+        self._fast_fields: list[str] = []
+        if self._fast is not None and plan.fmt == "txt":
+            self._fast_fields = sorted({name for _literal, name in self._fast[0] if name})
+        self._categories: dict[str, str] = {}
 
     # ---------------------------------------------------------------- letters
 
@@ -185,7 +189,11 @@ class Renderer:
         if self._fast is not None:
             body_parts, subject_parts = self._fast
             if self.plan.fmt == "txt":
-                return Letter(tidy_txt(_fill(body_parts, values)).encode("utf-8"), "", values["email"], recipient)
+                # Only an empty field can leave a blank line to tidy away.
+                text = _fill(body_parts, values)
+                if not all(values[name] for name in self._fast_fields):
+                    text = tidy_txt(text)
+                return Letter(text.encode("utf-8"), "", values["email"], recipient)
             subject = self._subject(_fill(subject_parts, values))
             if self.plan.fmt == "html":
                 html = tidy_html(_fill(body_parts, _html_values(values)))
@@ -205,7 +213,10 @@ class Renderer:
         """A person's fields as templates see them (before defaults)."""
         key, jurisdiction, locale, categories, packed = row[:5]
         who = pii.unpack(packed)
-        own = json.loads(categories)
+        text = self._categories.get(categories)
+        if text is None:
+            own = json.loads(categories)
+            text = self._categories[categories] = self._category_text(own or list(self.plan.incident_categories))
         return {
             "reference": who.reference,
             "name": who.name,
@@ -214,7 +225,7 @@ class Renderer:
             "postal_address": who.postal_address,
             "jurisdiction": jurisdiction,
             "locale": locale,
-            "categories_text": self._category_text(own or list(self.plan.incident_categories)),
+            "categories_text": text,
         }
 
     def message_id(self, ref_hash: str) -> str:

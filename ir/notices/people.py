@@ -52,8 +52,8 @@ _CATEGORY_ID = re.compile(r"[a-z][a-z0-9_]*")
 _CATEGORY_SPLIT = re.compile(r"[;,|、，；]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _ADDRESS_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-_PHONE = re.compile(r"\+?[0-9 ().\-/]{5,40}")
-_PHONE_SEPARATORS = str.maketrans("", "", " ().-/+")
+_PHONE_CHARS = str.maketrans("", "", "0123456789 ().-/+")
+_DIGITS = str.maketrans("", "", "0123456789")
 _EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z0-9\-]*[A-Za-z0-9]")
 _FORMULA_SET = frozenset("=+-@\t\r")
 _EMAIL_BAD = re.compile(r"[\s<>(),;:\"\[\]\\]")
@@ -207,28 +207,33 @@ class RowChecker:
         record.pop()
         if not reference:
             raise Reject("reference is empty")
+        # The common case is checked with a few C-level string operations; anything unusual
+        # goes through the slower checks that explain what is wrong.
+        plain = reference + name + email + phone
         if (
             len(reference) > LIMITS["reference"]
             or len(name) > LIMITS["name"]
             or len(email) > LIMITS["email"]
             or len(phone) > LIMITS["phone"]
-            or _CONTROL.search(reference + name + email + phone)
+            or (not plain.isprintable() and _CONTROL.search(plain))
         ):
             for key, value in (("reference", reference), ("name", name), ("email", email), ("phone", phone)):
                 _plain(key, value)
         if email and (not _EMAIL.fullmatch(email) or ".." in email or ".-" in email or "-." in email):
             _email(email)
-        if phone and (not _PHONE.fullmatch(phone) or not 5 <= len(phone.translate(_PHONE_SEPARATORS)) <= 20):
+        if phone and (
+            phone.translate(_PHONE_CHARS) or "+" in phone[1:] or not 5 <= len(phone) - len(phone.translate(_DIGITS)) <= 20
+        ):
             raise Reject(f"phone '{phone}' is not a phone number")
-        if address:
+        if address and ("\n" in address or "\r" in address or len(address) > LIMITS["postal_address"] or not address.isprintable()):
             address = _address(address)
-        where = self._jurisdiction(jurisdiction)
+        where = self._jurisdictions.get(jurisdiction) or self._jurisdiction(jurisdiction)
         return (
-            ref_hash(reference),
+            _short_sha256(reference.encode("utf-8")).hexdigest(),
             line,
             where,
-            self._locale(locale, where),
-            self._categories(categories),
+            self._locales.get((locale, where)) or self._locale(locale, where),
+            self._category_lists.get(categories) or self._categories(categories),
             pii.pack(reference, name, email, phone, address),
         )
 

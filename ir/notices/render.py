@@ -24,11 +24,13 @@ import io
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ir.errors import InvalidInput, Refused
 from ir.notices.letters import Letter, Plan, Renderer, missing_reason
@@ -107,27 +109,45 @@ def prepare_folder(out: Path, state: dict[str, Any]) -> tuple[dict[str, Any], bo
 
 
 def render_people(
-    out: Path, plan: Plan, pages: Pages, ext: str, *, workers: int, expected: int, progress: Callable[[int, int], None] | None
+    out: Path,
+    plan: Plan,
+    pages: Pages,
+    ext: str,
+    *,
+    workers: int,
+    expected: int,
+    progress: Callable[[int, int], None] | None,
+    bundle: int = 0,
 ) -> Outcome:
-    """Render one letter per person into ``out`` (resuming an interrupted run)."""
+    """Render one letter per person into ``out`` (resuming an interrupted run).
+
+    Args:
+        bundle: put this many letters in each file (0: one file per letter): text letters
+            separated by form feeds, e-mails as an mbox.
+    """
     outcome = Outcome(out)
     done = _restore(out)
     outcome.count, outcome.skipped = done["count"], done["skipped"]
     outcome.resumed = bool(done["key"])
     manifest = _open_log(out / MANIFEST, done["manifest_bytes"], ["reference", "recipient", "file", "sha256"])
     skipped = _open_log(out / SKIPPED, done["skipped_bytes"], ["reference", "reason"])
+    bundles = int(done.get("bundles", 0))
     try:
-        chunks = _chunks(pages(done["key"]))
-        for rows, (written, missed) in _run(chunks, plan, out, ext, workers, expected - outcome.count - outcome.skipped):
-            _append(manifest, [[safe_cell(r), safe_cell(who), f, sha] for r, who, f, sha in written])
-            _append(skipped, [[safe_cell(r), safe_cell(why)] for r, why in missed])
-            outcome.count += len(written)
-            outcome.skipped += len(missed)
-            outcome.rendered += len(written)
+        chunks = _numbered(_chunks(pages(done["key"]), bundle or CHUNK), bundles if bundle else None)
+        remaining = expected - outcome.count - outcome.skipped
+        for last, written, listed, missed, unlisted in _run(chunks, plan, out, ext, workers, remaining):
+            bundles += bool(bundle)
+            manifest.write(listed)
+            manifest.flush()
+            skipped.write(unlisted)
+            skipped.flush()
+            outcome.count += written
+            outcome.skipped += missed
+            outcome.rendered += written
             _write_json(
                 out / PROGRESS,
-                {"key": rows[-1][0], "count": outcome.count, "skipped": outcome.skipped,
-                 "manifest_bytes": manifest.tell(), "skipped_bytes": skipped.tell()},
+                {"key": last, "count": outcome.count, "skipped": outcome.skipped,
+                 "manifest_bytes": manifest.tell(), "skipped_bytes": skipped.tell(), "bundles": bundles},
             )
             if progress:
                 progress(outcome.count + outcome.skipped, expected)
@@ -176,21 +196,22 @@ def _restore(out: Path) -> dict[str, Any]:
         return {"key": "", "count": 0, "skipped": 0, "manifest_bytes": 0, "skipped_bytes": 0}
 
 
-def _open_log(path: Path, size: int, header: list[str]) -> io.TextIOWrapper:
+def _open_log(path: Path, size: int, header: list[str]) -> BinaryIO:
     """Open a CSV log for appending, cut back to ``size`` bytes (what the last chunk left)."""
     if size:
         with path.open("r+b") as f:
             f.truncate(size)
-        return path.open("a", encoding="utf-8", newline="")
-    f = path.open("w", encoding="utf-8", newline="")
-    csv.writer(f).writerow(header)
+        return path.open("ab")
+    f = path.open("wb")
+    f.write(_csv_lines([header]))
     return f
 
 
-def _append(f: io.TextIOWrapper, rows: list[list[str]]) -> None:
-    if rows:
-        csv.writer(f).writerows(rows)
-    f.flush()
+def _csv_lines(rows: list[list[str]]) -> bytes:
+    """Rows as CSV text (UTF-8), cells that a spreadsheet would run as formulas escaped."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[safe_cell(cell) for cell in row] for row in rows])
+    return buffer.getvalue().encode("utf-8")
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
@@ -199,41 +220,50 @@ def _write_json(path: Path, value: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def _chunks(pages: Iterator[list[Row]]) -> Iterator[list[Row]]:
+def _chunks(pages: Iterator[list[Row]], size: int) -> Iterator[list[Row]]:
     buffer: list[Row] = []
     for page in pages:
         buffer.extend(page)
-        while len(buffer) >= CHUNK:
-            yield buffer[:CHUNK]
-            buffer = buffer[CHUNK:]
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
     if buffer:
         yield buffer
 
 
-Result = tuple[list[tuple[str, str, str, str]], list[tuple[str, str]]]
+Chunk = tuple[str | None, list[Row]]
+"""A chunk of people and the bundle file they go to (None: one file each)."""
 
 
-def _run(
-    chunks: Iterator[list[Row]], plan: Plan, out: Path, ext: str, workers: int, remaining: int
-) -> Iterator[tuple[list[Row], Result]]:
-    """Yield (chunk, its result) in order, rendering in worker processes when worth it."""
+def _numbered(chunks: Iterator[list[Row]], first: int | None) -> Iterator[Chunk]:
+    for n, rows in enumerate(chunks):
+        yield (None if first is None else f"{LETTERS}/{first + n + 1:06d}"), rows
+
+
+Result = tuple[str, int, bytes, int, bytes]
+"""A rendered chunk: (its last person's key, letters written, their manifest lines,
+people skipped, their skipped.csv lines)."""
+
+
+def _run(chunks: Iterator[Chunk], plan: Plan, out: Path, ext: str, workers: int, remaining: int) -> Iterator[Result]:
+    """Yield each chunk's result in order, rendering in worker processes when worth it."""
     if workers <= 1 or remaining < INLINE_BELOW:
         _init(plan, str(out), ext)
-        for rows in chunks:
-            yield rows, _render_chunk(rows)
+        for chunk in chunks:
+            yield _render_chunk(chunk)
         return
-    context = multiprocessing.get_context("spawn")
+    # Fork: workers start at once and inherit the compiled plan; they never use the parent's
+    # database handle.
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(plan, str(out), ext)) as pool:
         # A bounded window of chunks in flight keeps memory flat whatever the number of people.
-        window: collections.deque[tuple[list[Row], Future[Result]]] = collections.deque()
-        for rows in chunks:
-            window.append((rows, pool.submit(_render_chunk, rows)))
+        window: collections.deque[Future[Result]] = collections.deque()
+        for chunk in chunks:
+            window.append(pool.submit(_render_chunk, chunk))
             if len(window) >= workers * 3:
-                first, future = window.popleft()
-                yield first, future.result()
+                yield window.popleft().result()
         while window:
-            first, future = window.popleft()
-            yield first, future.result()
+            yield window.popleft().result()
 
 
 _STATE: dict[str, Any] = {}
@@ -245,20 +275,42 @@ def _init(plan: Plan, out: str, ext: str) -> None:
     _STATE.update(renderer=Renderer(plan), out=out, ext=ext, folders={})
 
 
-def _render_chunk(rows: Sequence[Row]) -> Result:
+def _render_chunk(chunk: Chunk) -> Result:
+    bundle, rows = chunk
     renderer: Renderer = _STATE["renderer"]
     ext: str = _STATE["ext"]
-    written: list[tuple[str, str, str, str]] = []
-    missed: list[tuple[str, str]] = []
+    written: list[list[str]] = []
+    missed: list[list[str]] = []
+    parts: list[bytes] = []
     for row in rows:
         letter: Letter = renderer.letter(row)
         if letter.missing:
-            missed.append((letter.reference, missing_reason(letter.missing)))
+            missed.append([letter.reference, missing_reason(letter.missing)])
             continue
-        relative = letter_path(letter.reference, row[0], ext)
-        _write_letter(relative, letter.data)
-        written.append((letter.reference, letter.recipient, relative, hashlib.sha256(letter.data).hexdigest()))
-    return written, missed
+        digest = hashlib.sha256(letter.data).hexdigest()
+        if bundle is None:
+            relative = letter_path(letter.reference, row[0], ext)
+            _write_letter(relative, letter.data)
+        else:
+            parts.append(_bundled(letter, ext, renderer))
+            relative = f"{bundle}.{_BUNDLE_EXT[ext]}#{len(parts)}"
+        written.append([letter.reference, letter.recipient, relative, digest])
+    if bundle is not None and parts:
+        _write_letter(f"{bundle}.{_BUNDLE_EXT[ext]}", (b"\f" if ext == "txt" else b"").join(parts))
+    return rows[-1][0], len(written), _csv_lines(written), len(missed), _csv_lines(missed)
+
+
+_BUNDLE_EXT = {"txt": "txt", "eml": "mbox"}
+
+
+def _bundled(letter: Letter, ext: str, renderer: Renderer) -> bytes:
+    """A letter as it sits in a bundle: text as is (bundles join them with form feeds), an
+    e-mail after an mbox ``From`` line."""
+    if ext == "txt":
+        return letter.data
+    plan = renderer.plan
+    when = time.asctime(parsedate_to_datetime(plan.date_header).timetuple()) if plan.date_header else time.asctime(time.gmtime(0))
+    return f"From {plan.sender or 'MAILER-DAEMON'} {when}\n".encode() + letter.data + b"\n"
 
 
 def _write_letter(relative: str, data: bytes) -> None:

@@ -255,6 +255,7 @@ class NoticeService:
         sender: str | None = None,
         workers: int | None = None,
         progress: Any = None,
+        bundle: int = 0,
     ) -> RenderResult:
         """Render the template's notices into ``out``: one letter per selected person (or one
         document for other audiences), a manifest with each file's SHA-256, and a
@@ -272,9 +273,11 @@ class NoticeService:
             raise InvalidInput(f"--format eml is for letters to people; {tpl.id} is for the {tpl.meta.audience}")
         if fmt == "eml" and not _ADDRESS.fullmatch(sender or ""):
             raise InvalidInput("give --from ADDRESS: e-mail letters need a sender")
+        if bundle < 0 or (bundle and fmt == "html") or (bundle and tpl.meta.audience != "individual"):
+            raise InvalidInput("--bundle N takes text or e-mail letters to people (HTML letters are one file each)")
         selection = self.selection(tpl, jurisdictions)
         self._require_ready(state, tpl, selection)
-        folder_state = self._folder_state(state, tpl, fmt, selection, sender)
+        folder_state = self._folder_state(state, tpl, fmt, selection, sender, bundle)
         recorded, resumed = renderer.prepare_folder(out, folder_state)
         plan = self.plan(state, tpl, fmt, parse_instant(recorded["notice_date"]), sender=sender)
         if tpl.meta.audience == "individual":
@@ -282,7 +285,7 @@ class NoticeService:
                 expected = subjectdb.count_selected(conn, state.id, selection)
             outcome = renderer.render_people(
                 out, plan, lambda after: self.people(state.id, after, selection), fmt,
-                workers=workers or os.cpu_count() or 1, expected=expected, progress=progress,
+                workers=workers or os.cpu_count() or 1, expected=expected, progress=progress, bundle=bundle,
             )
         else:
             outcome = renderer.render_document(out, plan, fmt)
@@ -330,7 +333,7 @@ class NoticeService:
                     raise Refused(f"{state.id} has no affected people{where} to write to (ir subjects import)")
 
     def _folder_state(
-        self, state: IncidentState, tpl: NoticeTemplate, fmt: str, selection: list[str], sender: str | None
+        self, state: IncidentState, tpl: NoticeTemplate, fmt: str, selection: list[str], sender: str | None, bundle: int
     ) -> dict[str, Any]:
         """What an output folder holds: a rerun resumes only if all of it is the same."""
         facts = {name: state.facts.get(name) for name in tpl.facts}
@@ -343,6 +346,7 @@ class NoticeService:
             "facts_sha256": hashlib.sha256(canonical_json(facts).encode("utf-8")).hexdigest(),
             "subjects_seq": self._subjects_seq(state.id),
             "sender": sender or "",
+            "bundle": bundle,
             "notice_date": format_instant(self.ws.clock_for(state).now()),
         }
 

@@ -7,16 +7,17 @@ store can later take the people in key order, which keeps its writes sequential.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import queue
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from ir.errors import InvalidInput
-from ir.notices import runs
+from ir.notices import pii, runs
 from ir.notices.csvsource import SourceFile, records
 from ir.notices.people import ColumnMap, Reject, RowChecker, map_columns
 
@@ -28,6 +29,9 @@ BATCH = 2_000
 
 Progress = Callable[[int, int], None]
 """Told (done, total) as work proceeds."""
+
+Row = tuple[str, int, str, str, str, str]
+"""A checked row: (ref_hash, line, jurisdiction, locale, categories JSON, pii)."""
 
 
 @dataclass
@@ -59,6 +63,89 @@ class Staged:
     def remove(self) -> None:
         """Delete the run files."""
         runs.remove(self.runs + self.reject_runs)
+
+
+@dataclass
+class Ordered:
+    """What taking the people in key order found, besides the people themselves.
+
+    Attributes:
+        duplicates: runs of rows whose reference repeats an earlier line (rejects).
+        duplicate_count: how many such rows.
+        by_jurisdiction: accepted people by jurisdiction.
+    """
+
+    duplicates: list[Path]
+    duplicate_count: int
+    by_jurisdiction: dict[str, int]
+
+
+def in_key_order(staged: Staged, folder: Path, batch: int, *, parallel: bool) -> tuple[Iterator[list[Row]], list[Ordered]]:
+    """The first row of each person, in key order, in batches; repeats go to duplicate runs.
+
+    Returns:
+        (the batches, a list that holds the :class:`Ordered` summary once the batches are exhausted).
+    """
+    summary: list[Ordered] = []
+    if not parallel:
+        return _ordered_batches(staged.runs, folder, batch, summary), summary
+    return _ordered_in_child(staged.runs, folder, batch, summary), summary
+
+
+def _ordered_batches(paths: list[Path], folder: Path, size: int, summary: list[Ordered]) -> Iterator[list[Row]]:
+    duplicates = runs.RunWriter(folder, "dup")
+    by_jurisdiction: dict[str, int] = {}
+    last, first_line = "", 0
+    batch: list[Row] = []
+    for row in runs.merge(paths):
+        if row[0] == last:
+            duplicates.add((row[1], f"reference repeats line {first_line}", _fields_of(row)))
+            continue
+        last, first_line = row[0], row[1]
+        by_jurisdiction[row[2]] = by_jurisdiction.get(row[2], 0) + 1
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+    summary.append(Ordered(duplicates.close(), duplicates.count, by_jurisdiction))
+
+
+def _fields_of(row: Row) -> list[str]:
+    """A stored row's fields as the rejects file lists them."""
+    person = pii.unpack(row[5])
+    categories = ";".join(json.loads(row[4]))
+    return [person.reference, person.name, person.email, person.phone, person.postal_address, row[2], row[3], categories]
+
+
+def _ordered_in_child(paths: list[Path], folder: Path, size: int, summary: list[Ordered]) -> Iterator[list[Row]]:
+    """:func:`_ordered_batches` in a forked process, so merging overlaps with the store's writes."""
+    context = multiprocessing.get_context("fork")
+    out: Any = context.Queue(maxsize=4)
+    proc = context.Process(target=_order_worker, args=(out, paths, folder, size), daemon=True)
+    proc.start()
+    try:
+        while True:
+            item = _receive(out, [proc])
+            if isinstance(item, Ordered):
+                summary.append(item)
+                return
+            yield item
+    finally:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+
+
+def _order_worker(out: Any, paths: list[Path], folder: Path, size: int) -> None:
+    try:
+        summary: list[Ordered] = []
+        for batch in _ordered_batches(paths, folder, size, summary):
+            out.put(batch)
+        out.put(summary[0])
+    except BaseException as exc:  # report, never print a traceback from a helper process
+        out.put(f"{type(exc).__name__}: {exc}")
 
 
 def read_header(source: SourceFile, mapping: Mapping[str, str]) -> ColumnMap:
@@ -160,32 +247,30 @@ def _stage_parallel(
     position: list[int],
     progress: Progress | None,
 ) -> Staged:
-    context = multiprocessing.get_context("spawn")
-    pipes: list[Connection] = []
-    procs = []
+    # Fork: the workers need no imports, and they never touch the parent's database handle.
+    context = multiprocessing.get_context("fork")
+    tasks: Any = context.Queue(maxsize=count * 4)
+    results: Any = context.Queue()
+    procs = [
+        context.Process(target=_worker, args=(tasks, results, columns, categories, folder, f"w{n}"), daemon=True)
+        for n in range(count)
+    ]
     try:
-        for n in range(count):
-            here, there = context.Pipe()
-            proc = context.Process(
-                target=_worker, args=(there, columns, dict(categories) if categories else None, folder, f"w{n}"), daemon=True
-            )
+        for proc in procs:
             proc.start()
-            there.close()
-            pipes.append(here)
-            procs.append(proc)
         for k, batch in enumerate(_batches(stream)):
-            pipes[k % count].send(batch)
+            _put(tasks, batch, procs)
             if progress and k % 8 == 0:
                 progress(position[0], size)
+        for _ in procs:
+            _put(tasks, None, procs)
         staged = Staged(columns, [], [], 0, 0)
-        for pipe in pipes:
-            pipe.send(None)
-        for pipe in pipes:
-            result = _receive(pipe)
-            staged.runs += result[0]
-            staged.reject_runs += result[1]
-            staged.rows += result[2]
-            staged.rejected += result[3]
+        for _ in procs:
+            good, bad, rows, rejected = _receive(results, procs)
+            staged.runs += good
+            staged.reject_runs += bad
+            staged.rows += rows
+            staged.rejected += rejected
         return staged
     finally:
         for proc in procs:
@@ -194,25 +279,36 @@ def _stage_parallel(
                 proc.kill()
 
 
-def _receive(pipe: Connection) -> tuple[list[Path], list[Path], int, int]:
-    try:
-        result: Any = pipe.recv()
-    except EOFError:
-        raise RuntimeError("a worker checking rows stopped unexpectedly") from None
+def _put(tasks: Any, item: Any, procs: list[Any]) -> None:
+    """Queue work, noticing a worker that died instead of waiting for it forever."""
+    while True:
+        try:
+            tasks.put(item, timeout=1)
+            return
+        except queue.Full:
+            if not all(p.is_alive() for p in procs):
+                raise RuntimeError("a worker checking rows stopped unexpectedly") from None
+
+
+def _receive(results: Any, procs: list[Any]) -> Any:
+    while True:
+        try:
+            result: Any = results.get(timeout=1)
+            break
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs):
+                raise RuntimeError("a worker checking rows stopped unexpectedly") from None
     if isinstance(result, str):
         raise RuntimeError(f"a worker checking rows failed: {result}")
-    return result  # type: ignore[no-any-return]
+    return result
 
 
-def _worker(pipe: Connection, columns: ColumnMap, categories: dict[str, str] | None, folder: Path, prefix: str) -> None:
+def _worker(tasks: Any, results: Any, columns: ColumnMap, categories: Mapping[str, str] | None, folder: Path, prefix: str) -> None:
     """Worker process: check batches until told to stop, then report its runs."""
     try:
         collector = _Collector(columns, categories, folder, prefix)
-        while (batch := pipe.recv()) is not None:
+        while (batch := tasks.get()) is not None:
             collector.take(batch)
-        pipe.send(collector.close())
+        results.put(collector.close())
     except BaseException as exc:  # report, never print a traceback from a helper process
-        try:
-            pipe.send(f"{type(exc).__name__}: {exc}")
-        except OSError:
-            pass
+        results.put(f"{type(exc).__name__}: {exc}")

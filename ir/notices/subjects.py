@@ -32,10 +32,10 @@ from ir.engine.playbook import Playbook
 from ir.engine.state import IncidentState
 from ir.errors import InvalidInput, NotFound, Refused
 from ir.i18n import pick
-from ir.notices import describe, pii, runs  # noqa: F401  (describe: timeline text)
+from ir.notices import describe, runs  # noqa: F401  (describe: timeline text)
 from ir.notices.csvsource import SourceFile, open_source
 from ir.notices.people import FIELDS, parse_mapping, safe_cell
-from ir.notices.staging import Progress, Staged, read_header, stage
+from ir.notices.staging import Ordered, Progress, Staged, in_key_order, read_header, stage
 from ir.store import canonical_json
 from ir.store import incidents as incidentdb
 from ir.store import subjects as subjectdb
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 BATCH = 20_000
 """People written per transaction (bounds how long an import holds the write lock)."""
+
+PARALLEL_PEOPLE = 50_000
+"""From this many people on, merging the sorted runs runs beside the store's writes."""
 
 CATEGORY_FACT = "data_categories"
 """The playbook fact whose choices are the data categories a person's row may name."""
@@ -201,10 +204,9 @@ class SubjectService:
             result = ImportResult(incident_id, source.path.name, source.sha256, source.encoding_name, resumed=resumed)
             result.rows, result.rejected = staged.rows, staged.rejected
             result.ignored_columns = staged.columns.ignored
-            duplicates = runs.RunWriter(folder, "dup")
-            self._write(state, record, staged, duplicates, result, progress)
-            reject_runs = staged.reject_runs + duplicates.close()
-            result.rejected += duplicates.count
+            ordered = self._write(state, record, staged, folder, result, progress)
+            reject_runs = staged.reject_runs + ordered.duplicates
+            result.rejected += ordered.duplicate_count
             target = rejects or source.path.with_name(source.path.name + ".rejects.csv")
             result.rejects = str(write_rejects(target, runs.merge(reject_runs))) if reject_runs else None
             self._finish(state, record, result)
@@ -256,30 +258,27 @@ class SubjectService:
         state: IncidentState,
         record: subjectdb.ImportRecord,
         staged: Staged,
-        duplicates: runs.RunWriter,
+        folder: Path,
         result: ImportResult,
         progress: Progress | None,
-    ) -> None:
-        """Write the people in key order, a batch per transaction; count and find repeats."""
+    ) -> Ordered:
+        """Write the people in key order, a batch per transaction; count them and find repeats."""
         result.imported, result.updated, result.unchanged = record.imported, record.updated, record.unchanged
-        by_jurisdiction: Counter[str] = Counter()
         accepted = staged.rows - staged.rejected
-        pending: list[subjectdb.Row] = []
+        parallel = accepted >= PARALLEL_PEOPLE and (os.cpu_count() or 1) > 1
+        batches, summary = in_key_order(staged, folder, BATCH, parallel=parallel)
         done = 0
-        for row in _first_of_each(staged.accepted(), duplicates):
-            by_jurisdiction[row[2]] += 1
-            done += 1
-            if row[0] <= record.merged_key:
+        for batch in batches:
+            done += len(batch)
+            if batch[-1][0] <= record.merged_key:
                 continue  # written by the interrupted run this one continues
-            pending.append(row)
-            if len(pending) >= BATCH:
-                record = self._commit(state, record, pending, result)
-                pending = []
-                if progress:
-                    progress(done, accepted)
-        if pending:
-            self._commit(state, record, pending, result)
-        result.by_jurisdiction = dict(by_jurisdiction)
+            pending = [row for row in batch if row[0] > record.merged_key]
+            record = self._commit(state, record, pending, result)
+            if progress:
+                progress(done, accepted)
+        ordered = summary[0]
+        result.by_jurisdiction = ordered.by_jurisdiction
+        return ordered
 
     def _commit(
         self, state: IncidentState, record: subjectdb.ImportRecord, batch: list[subjectdb.Row], result: ImportResult
@@ -335,20 +334,6 @@ class SubjectService:
 
 def _canonical(value: Mapping[str, Any]) -> str:
     return canonical_json(dict(value))
-
-
-def _first_of_each(rows: Iterator[subjectdb.Row], duplicates: runs.RunWriter) -> Iterator[subjectdb.Row]:
-    """The first row of each person (rows come sorted by person, then line); repeats are rejects."""
-    last, first_line = "", 0
-    for row in rows:
-        if row[0] == last:
-            person = pii.unpack(row[5])
-            categories = ";".join(json.loads(row[4]))
-            fields = [person.reference, person.name, person.email, person.phone, person.postal_address, row[2], row[3], categories]
-            duplicates.add((row[1], f"reference repeats line {first_line}", fields))
-            continue
-        last, first_line = row[0], row[1]
-        yield row
 
 
 def write_rejects(target: Path, rejects: Iterator[tuple[int, str, list[str]]]) -> Path:

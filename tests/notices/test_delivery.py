@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from ir.workspace import Workspace
 from tests.conftest import IrRunner, ir_process
-from tests.notices.conftest import Behaviour, Mailbox, generated, ir_popen, kill, set_facts, wait_for, write_people
+from tests.notices.conftest import Behaviour, Mailbox, generated, ir_popen, kill, set_facts, write_people
 
 SEND = ("notices", "send")
 

@@ -12,7 +12,7 @@ import pytest
 from ir.notices import pii
 from ir.workspace import Workspace
 from tests.conftest import IrRunner, ir_process
-from tests.notices.conftest import PEOPLE, PEOPLE_HEADER, generated, ir_popen, kill, wait_for, write_people
+from tests.notices.conftest import PEOPLE, generated, ir_popen, kill, wait_for, write_people
 
 
 def stored(ws: Workspace, incident_id: str) -> dict[str, pii.Personal]:

@@ -182,3 +182,30 @@ def test_a_render_killed_midway_resumes_without_redoing_or_duplicating(
         assert hashlib.sha256((out / row["file"]).read_bytes()).hexdigest() == row["sha256"]
     (event,) = rendered_events(ws, case)
     assert event["count"] == total and event["manifest_sha256"] == hashlib.sha256((out / "manifest.csv").read_bytes()).hexdigest()
+
+
+def test_bundles_hold_many_letters_each_listed_with_its_own_hash(ws: Workspace, tmp_path: Path, ir: IrRunner) -> None:
+    case = ws.incidents.open("personal-data-leak", title="bundles").id
+    ws.subjects.import_csv(case, write_people(tmp_path / "p.csv", generated(25, "DE")))
+    set_facts(ws, case)
+    out = tmp_path / "txt"
+    result = ir.ok("notices", "render", case, "--template", "gdpr-individual-en", "--out", str(out), "--bundle", "10",
+                   "--json").json()
+    assert result["count"] == 25
+    rows = manifest(out)
+    assert sorted({r["file"].split("#")[0] for r in rows}) == ["letters/000001.txt", "letters/000002.txt", "letters/000003.txt"]
+    for row in rows:
+        path, _, index = row["file"].partition("#")
+        letter = (out / path).read_bytes().split(b"\f")[int(index) - 1]
+        assert hashlib.sha256(letter).hexdigest() == row["sha256"]
+        assert f"quote your reference {row['reference']}".encode() in letter
+    mbox = tmp_path / "eml"
+    ir.ok("notices", "render", case, "--template", "gdpr-individual-en", "--out", str(mbox), "--format", "eml",
+          "--from", "dpo@example.com", "--bundle", "25")
+    import mailbox
+
+    messages = list(mailbox.mbox(str(mbox / "letters" / "000001.mbox")))
+    assert len(messages) == 25 and messages[0]["From"] == "dpo@example.com"
+    html = ir("notices", "render", case, "--template", "gdpr-individual-en", "--out", str(tmp_path / "h"), "--format", "html",
+              "--bundle", "5")
+    assert html.exit_code == 2 and "HTML letters are one file each" in html.stderr

@@ -15,7 +15,7 @@ from typing import Any
 
 from ir.engine import facts as factlib
 from ir.engine.machine import compile_playbook
-from ir.engine.playbook import COMMANDER, Playbook
+from ir.engine.playbook import COMMANDER, OBSERVER, Playbook
 from ir.engine.state import SEVERITIES, IncidentState
 from ir.errors import InvalidInput, NotFound, Refused
 
@@ -59,10 +59,16 @@ def open_incident(
     )
 
 
-def fire(pb: Playbook, state: IncidentState, trigger: str, reason: str | None = None) -> NewEvent:
-    """Decide a phase change through ``trigger``."""
+def fire(pb: Playbook, state: IncidentState, trigger: str, actor: str, reason: str | None = None) -> NewEvent:
+    """Decide a phase change through ``trigger``; only the incident commander may close."""
     taken = compile_playbook(pb).fire(state, trigger)
     dest = pb.phase_map[taken.dest]
+    commander = state.roles.get(COMMANDER)
+    if dest.final and actor != commander:
+        raise Refused(
+            f"closing {state.id} needs the incident commander ({commander or 'nobody holds the role'}); "
+            f"{actor} is not (the commander can hand over with: ir incident assign {state.id} commander NAME)"
+        )
     payload: dict[str, Any] = {"trigger": trigger, "from": state.phase, "to": dest.id, "final": dest.final}
     if taken.reopen_tasks:
         reopened = [t.id for t in dest.tasks if state.task_done(t.id)]
@@ -195,3 +201,10 @@ def _text(what: str, value: str) -> str:
     if "\x00" in value:
         raise InvalidInput(f"{what} contains a NUL character")
     return value
+
+
+def check_may_change(pb: Playbook, state: IncidentState, actor: str) -> None:
+    """Refuse a change by someone whose only role in the incident is observer (notes are fine)."""
+    held = {role for role, person in state.roles.items() if person == actor}
+    if held == {OBSERVER}:
+        raise Refused(f"{actor} observes {state.id} and may only add notes; a role holder must make this change")

@@ -34,6 +34,10 @@ RESERVED_TRIGGERS = {"trigger", "state", "incident"}
 COMMANDER = "commander"
 """Every playbook declares this role: the incident commander, who owns the incident."""
 
+OBSERVER = "observer"
+"""A role every incident has without declaring it: someone who follows the incident and may
+add notes, but changes nothing else."""
+
 BUILTIN_FACTS: dict[str, FactType] = {}
 """Facts every incident has without a declaration (none yet; severity is an attribute)."""
 
@@ -188,8 +192,9 @@ class Playbook(Strict):
 
     @cached_property
     def role_ids(self) -> list[str]:
-        """Declared role ids in order."""
-        return [r.id for r in self.roles]
+        """Role ids in order: the declared ones, then the built-in observer."""
+        declared = [r.id for r in self.roles]
+        return declared if OBSERVER in declared else [*declared, OBSERVER]
 
     @cached_property
     def conditions(self) -> dict[str, Condition]:
@@ -242,7 +247,7 @@ def playbook_from_definition(definition: dict[str, Any]) -> Playbook:
 def check_playbook(pb: Playbook) -> Iterable[tuple[Loc, str]]:
     """Cross-reference checks the schema cannot express; yields ``(location, problem)``."""
     yield from _check_ids(pb)
-    roles = set(pb.role_ids)
+    roles = {r.id for r in pb.roles}  # declared roles own tasks; the built-in observer owns none
     if COMMANDER not in roles:
         yield ("roles",), f"declare the '{COMMANDER}' role (the incident commander owns the incident)"
     for pi, phase in enumerate(pb.phases):

@@ -189,7 +189,7 @@ class IncidentService:
 
     def fire(self, incident_id: str, trigger: str, *, reason: str | None = None, expect: Expect | None = None) -> list[Event]:
         """Move the incident along a transition, if its guards allow."""
-        return self._command(incident_id, lambda pb, st, now: commands.fire(pb, st, trigger, reason), expect)
+        return self._command(incident_id, lambda pb, st, now: commands.fire(pb, st, trigger, self.actor, reason), expect)
 
     def complete_task(self, incident_id: str, task_id: str, *, undo: bool = False, expect: Expect | None = None) -> list[Event]:
         """Mark a task done, or not done with ``undo``."""
@@ -207,7 +207,7 @@ class IncidentService:
 
     def note(self, incident_id: str, text: str) -> list[Event]:
         """Add a note to the timeline."""
-        return self._command(incident_id, lambda pb, st, now: commands.note(st, text), None)
+        return self._command(incident_id, lambda pb, st, now: commands.note(st, text), None, observers_may=True)
 
     def assign(self, incident_id: str, target: str, person: str, *, expect: Expect | None = None) -> list[Event]:
         """Give a role to a person, or a task to a role or person."""
@@ -230,6 +230,8 @@ class IncidentService:
         incident_id: str,
         decide: Callable[[Playbook, IncidentState, dt.datetime], NewEvent | list[NewEvent]],
         expect: Expect | None,
+        *,
+        observers_may: bool = False,
     ) -> list[Event]:
         with self.ws.store.write() as conn:
             state = incidentdb.load_incident(conn, incident_id)
@@ -237,6 +239,8 @@ class IncidentService:
                 raise NotFound(f"no incident '{incident_id}' in workspace {self.ws.store.path}")
             _check_expectation(state, expect)
             pb = self.playbook_of(state)
+            if not observers_may:
+                commands.check_may_change(pb, state, self.actor)
             clock = self._clock or self.ws.clock_for(state)
             decided = decide(pb, state, clock.now())
             new = decided if isinstance(decided, list) else [decided]

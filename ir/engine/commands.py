@@ -42,7 +42,7 @@ def open_incident(
     facts: Mapping[str, str] | None = None,
 ) -> NewEvent:
     """Decide the ``incident.opened`` event (the id is allocated by the store)."""
-    title = _text("title", title)
+    title = check_text("title", title)
     _severity(severity)
     typed = coerce_facts(pb, facts or {}, now)
     return NewEvent(
@@ -79,7 +79,7 @@ def fire(pb: Playbook, state: IncidentState, trigger: str, actor: str, reason: s
         if cleared:
             payload["cleared_facts"] = cleared
     if reason:
-        payload["reason"] = _text("reason", reason)
+        payload["reason"] = check_text("reason", reason)
     return NewEvent("phase.changed", payload)
 
 
@@ -110,7 +110,7 @@ def answer(
     if state.facts.get(dec.fact_name) == value:
         raise Refused(f"decision '{decision_id}' already has the answer {factlib.render(value)}")
     if rationale:
-        payload["rationale"] = _text("rationale", rationale)
+        payload["rationale"] = check_text("rationale", rationale)
     return NewEvent("decision.answered", payload)
 
 
@@ -135,19 +135,19 @@ def coerce_facts(pb: Playbook, assignments: Mapping[str, Any], now: dt.datetime)
         else:
             out[key] = factlib.guess(raw) if isinstance(raw, str) else raw
         if isinstance(out[key], str):
-            _text(key, out[key])
+            check_text(key, out[key])
     return out
 
 
 def note(state: IncidentState, text: str) -> NewEvent:
     """Decide adding a note to the timeline (allowed after closure too)."""
-    return NewEvent("note.added", {"text": _text("note", text)})
+    return NewEvent("note.added", {"text": check_text("note", text)})
 
 
 def assign(pb: Playbook, state: IncidentState, target: str, person: str) -> NewEvent:
     """Decide giving a role to a person, or a task to a role or person."""
     _open(state)
-    person = _text("person", person).strip()
+    person = check_text("person", person).strip()
     if target in pb.role_ids:
         if state.roles.get(target) == person:
             raise Refused(f"{person} already holds role '{target}'")
@@ -168,7 +168,7 @@ def update(state: IncidentState, *, title: str | None = None, severity: str | No
     _open(state)
     changes: dict[str, Any] = {}
     if title is not None and title != state.title:
-        changes["title"] = _text("title", title)
+        changes["title"] = check_text("title", title)
     if severity is not None and severity != state.severity:
         changes["severity"] = _severity(severity)
     if not changes:
@@ -193,7 +193,12 @@ def _severity(value: str) -> str:
     return value
 
 
-def _text(what: str, value: str) -> str:
+def check_text(what: str, value: str) -> str:
+    """Check free text a person typed (a note, a title, a reason): present, bounded, no NUL.
+
+    Raises:
+        InvalidInput: naming ``what`` and the problem.
+    """
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} is empty")
     if len(value) > MAX_TEXT:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ir.clock import format_fact_time, parse_instant
 from ir.content.yamlfile import load_document
 from ir.engine.catalog import display_path
-from ir.engine.commands import MAX_TEXT, NewEvent
+from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
 from ir.engine.state import IncidentState
 from ir.errors import ContentError, ContentErrors, InvalidInput, NotFound, Refused
@@ -329,13 +329,7 @@ def _when(at: str | dt.datetime) -> dt.datetime:
 
 
 def _text(what: str, value: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{what} is empty")
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{what} is {len(value)} characters; the limit is {MAX_TEXT}")
-    if "\x00" in value:
-        raise InvalidInput(f"{what} contains a NUL character")
-    return value.strip()
+    return check_text(what, value).strip()
 
 
 def _check_json(path: Path, shown: str) -> None:

@@ -192,6 +192,7 @@ def file_creation_rate(folder: Path, n: int = 20_000) -> float:
 
 
 def main() -> int:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")

@@ -19,6 +19,7 @@ def progress_bar(label: str) -> Any:
     last = [0.0]
 
     def show(done: int, total: int) -> None:
+        """Redraw the bar (at most five times a second)."""
         now = time.monotonic()
         if now - last[0] < 0.2 and done < total:
             return

@@ -438,16 +438,19 @@ def _filters(plan: Plan) -> dict[str, Any]:
     zh = plan.locale == "zh-CN"
 
     def instant(value: Any) -> dt.datetime | None:
+        """A fact's time in the template's zone, or None if it is not a time."""
         try:
             return parse_instant(str(value)).astimezone(zone)
         except ValueError:
             return None
 
     def date(value: Any) -> str:
+        """``20 November 2026`` / ``2026年11月20日``."""
         when = instant(value)
         return str(value) if when is None else format_date(when, plan.locale, plan.zone)
 
     def datetime(value: Any) -> str:
+        """``18 November 2026, 02:15 UTC`` / ``2026年11月18日 10:15（北京时间）``."""
         when = instant(value)
         if when is None:
             return str(value)
@@ -457,16 +460,19 @@ def _filters(plan: Plan) -> dict[str, Any]:
         return f"{when.day} {MONTHS[when.month]} {when.year}, {when:%H:%M} {where}"
 
     def number(value: Any) -> str:
+        """``1,500,040``."""
         try:
             return f"{int(value):,}"
         except (TypeError, ValueError):
             return str(value)
 
     def categories(value: Any) -> str:
+        """Category ids in words, in the template's language."""
         ids = value if isinstance(value, list) else [value]
         return category_words([str(i) for i in ids], plan.titles, plan.locale)
 
     def counts(value: Any) -> str:
+        """People by jurisdiction: ``CN: 1,500,000, DE: 40``."""
         if not isinstance(value, Mapping):
             return str(value)
         if zh:

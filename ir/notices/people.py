@@ -55,7 +55,6 @@ _ADDRESS_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 _PHONE_CHARS = str.maketrans("", "", "0123456789 ().-/+")
 _DIGITS = str.maketrans("", "", "0123456789")
 _EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z0-9\-]*[A-Za-z0-9]")
-_FORMULA_SET = frozenset("=+-@\t\r")
 _EMAIL_BAD = re.compile(r"[\s<>(),;:\"\[\]\\]")
 _ZH_WORDS = {"中文", "简体中文", "汉语", "chinese"}
 
@@ -201,10 +200,11 @@ class RowChecker:
         if len(record) != self.width:
             raise Reject(f"has {len(record)} fields where the header has {self.width}")
         record.append("")
-        reference, name, email, phone, address, jurisdiction, locale, categories = [
-            v[1:] if v[:1] == "'" and v[1:2] in _FORMULA_SET else v for v in map(str.strip, self._get(record))
-        ]
+        values = list(map(str.strip, self._get(record)))
         record.pop()
+        if "'" in "".join(values):
+            values = [unformula(v) for v in values]
+        reference, name, email, phone, address, jurisdiction, locale, categories = values
         if not reference:
             raise Reject("reference is empty")
         # The common case is checked with a few C-level string operations; anything unusual

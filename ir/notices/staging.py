@@ -191,6 +191,7 @@ class _Collector:
         self.rejected = 0
 
     def take(self, batch: Sequence[tuple[int, Sequence[str] | str]]) -> None:
+        """Check a batch of (line, record or reason) and keep each row as accepted or rejected."""
         check, good, checker = self.checker.check, self.good.add, self.checker
         for line, record in batch:
             self.rows += 1
@@ -205,6 +206,7 @@ class _Collector:
                 self.rejected += 1
 
     def close(self) -> tuple[list[Path], list[Path], int, int]:
+        """Write what is buffered; return (accepted runs, rejected runs, rows, rejected)."""
         return self.good.close(), self.bad.close(), self.rows, self.rejected
 
 

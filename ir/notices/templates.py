@@ -305,6 +305,7 @@ def _person_only_in_outputs(tree: nodes.Node) -> bool:
     """True if ``person`` is read only as a whole output expression ``{{ person.field }}``."""
 
     def walk(node: nodes.Node) -> bool:
+        """Whether ``node`` reads ``person`` only as a whole output."""
         if isinstance(node, nodes.Output):
             for child in node.nodes:
                 if _is_person_field(child):

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -119,15 +119,18 @@ def run_ir(db: Path, *args: str) -> tuple[float, dict[str, Any], int, int]:
     """Run ``python -m ir``; return (seconds, its JSON output, largest process RSS, peak tree RSS)."""
     env = {**os.environ, "IR_ACTOR": "bench", "IR_LANG": "en"}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ir", "--db", str(db), *args, "--json"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    with TreeMemory(proc.pid) as memory:
-        out, err = proc.communicate()
-    elapsed = time.perf_counter() - started
-    if proc.returncode:
-        raise SystemExit(f"ir {' '.join(args)} failed: {err.decode()}")
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return elapsed, json.loads(out), largest, memory.peak
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-m", "ir", "--db", str(db), *args, "--json"], cwd=REPO, env=env,
+                                stdout=out, stderr=err)
+        with TreeMemory(proc.pid) as memory:
+            # wait4 gives this run's own peak (the largest process of its tree), not the bench's.
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if status:
+            raise SystemExit(f"ir {' '.join(args)} failed: {err.read().decode()}")
+        return elapsed, json.loads(out.read()), usage.ru_maxrss * 1024, memory.peak
 
 
 def baseline_insert_all(csv_path: Path, folder: Path) -> float:
@@ -161,7 +164,7 @@ def baseline_jinja_loop(db_path: Path, incident: str, n: int) -> float:
         env.filters.update(letters._filters(plan))
         template = env.from_string(tpl.body)
         renderer = letters.Renderer(plan)
-        people = [row for page in ws.notices.people(incident, "", []) for row in page][:n]
+        people = list(itertools.islice((row for page in ws.notices.people(incident, "", []) for row in page), n))
     started = time.perf_counter()
     for row in people:
         who = pii.unpack(row[4])

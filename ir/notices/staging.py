@@ -80,35 +80,48 @@ class Ordered:
     by_jurisdiction: dict[str, int]
 
 
-def in_key_order(staged: Staged, folder: Path, batch: int, *, parallel: bool) -> tuple[Iterator[list[Row]], list[Ordered]]:
+def in_key_order(
+    staged: Staged, folder: Path, size: int, prepare: Callable[[list[Row]], Any], *, after: str = "", parallel: bool
+) -> tuple[Iterator[tuple[int, Any]], list[Ordered]]:
     """The first row of each person, in key order, in batches; repeats go to duplicate runs.
 
+    Args:
+        prepare: turns a batch of rows into what the writer needs (run beside it when parallel).
+        after: skip people up to this key (written by an interrupted run); they still count.
+
     Returns:
-        (the batches, a list that holds the :class:`Ordered` summary once the batches are exhausted).
+        (batches as (people taken so far, prepared batch), a list that holds the
+        :class:`Ordered` summary once the batches are exhausted).
     """
     summary: list[Ordered] = []
     if not parallel:
-        return _ordered_batches(staged.runs, folder, batch, summary), summary
-    return _ordered_in_child(staged.runs, folder, batch, summary), summary
+        return _ordered_batches(staged.runs, folder, size, prepare, after, summary), summary
+    return _ordered_in_child(staged.runs, folder, size, prepare, after, summary), summary
 
 
-def _ordered_batches(paths: list[Path], folder: Path, size: int, summary: list[Ordered]) -> Iterator[list[Row]]:
+def _ordered_batches(
+    paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str, summary: list[Ordered]
+) -> Iterator[tuple[int, Any]]:
     duplicates = runs.RunWriter(folder, "dup")
     by_jurisdiction: dict[str, int] = {}
     last, first_line = "", 0
     batch: list[Row] = []
+    taken = 0
     for row in runs.merge(paths):
         if row[0] == last:
             duplicates.add((row[1], f"reference repeats line {first_line}", _fields_of(row)))
             continue
         last, first_line = row[0], row[1]
         by_jurisdiction[row[2]] = by_jurisdiction.get(row[2], 0) + 1
+        taken += 1
+        if row[0] <= after:
+            continue
         batch.append(row)
         if len(batch) >= size:
-            yield batch
+            yield taken, prepare(batch)
             batch = []
     if batch:
-        yield batch
+        yield taken, prepare(batch)
     summary.append(Ordered(duplicates.close(), duplicates.count, by_jurisdiction))
 
 
@@ -119,11 +132,13 @@ def _fields_of(row: Row) -> list[str]:
     return [person.reference, person.name, person.email, person.phone, person.postal_address, row[2], row[3], categories]
 
 
-def _ordered_in_child(paths: list[Path], folder: Path, size: int, summary: list[Ordered]) -> Iterator[list[Row]]:
+def _ordered_in_child(
+    paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str, summary: list[Ordered]
+) -> Iterator[tuple[int, Any]]:
     """:func:`_ordered_batches` in a forked process, so merging overlaps with the store's writes."""
     context = multiprocessing.get_context("fork")
     out: Any = context.Queue(maxsize=4)
-    proc = context.Process(target=_order_worker, args=(out, paths, folder, size), daemon=True)
+    proc = context.Process(target=_order_worker, args=(out, paths, folder, size, prepare, after), daemon=True)
     proc.start()
     try:
         while True:
@@ -138,11 +153,11 @@ def _ordered_in_child(paths: list[Path], folder: Path, size: int, summary: list[
             proc.kill()
 
 
-def _order_worker(out: Any, paths: list[Path], folder: Path, size: int) -> None:
+def _order_worker(out: Any, paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str) -> None:
     try:
         summary: list[Ordered] = []
-        for batch in _ordered_batches(paths, folder, size, summary):
-            out.put(batch)
+        for item in _ordered_batches(paths, folder, size, prepare, after, summary):
+            out.put(item)
         out.put(summary[0])
     except BaseException as exc:  # report, never print a traceback from a helper process
         out.put(f"{type(exc).__name__}: {exc}")
@@ -205,6 +220,14 @@ class _Collector:
                 self.bad.add((line, str(exc), checker.fields(record)))
                 self.rejected += 1
 
+    def take_packed(self, packed: tuple[list[int], str, dict[int, list[str] | str]]) -> None:
+        """Check a batch packed by :func:`_packed` (records as one string, fields split by unit separators)."""
+        lines, text, apart = packed
+        records: list[list[str] | str] = [record.split(_FIELD) for record in text.split(_RECORD)]
+        for n, record in apart.items():
+            records[n] = record
+        self.take(list(zip(lines, records)))
+
     def close(self) -> tuple[list[Path], list[Path], int, int]:
         """Write what is buffered; return (accepted runs, rejected runs, rows, rejected)."""
         return self.good.close(), self.bad.close(), self.rows, self.rejected
@@ -219,6 +242,29 @@ def _batches(stream: Iterator[tuple[int, list[str] | str]]) -> Iterator[list[tup
             batch = []
     if batch:
         yield batch
+
+
+_FIELD, _RECORD = "\x1f", "\x1e"
+"""ASCII unit and record separators: no field of an acceptable row contains them."""
+
+
+def _packed(batch: list[tuple[int, list[str] | str]]) -> tuple[list[int], str, dict[int, list[str] | str]]:
+    """A batch as line numbers and one string: pickling one string costs far less than a
+    list of lists, and the main process, which parses the CSV, is the one to spare.
+
+    Records that cannot be packed (a reason instead of fields, or a field holding a
+    separator) travel as they are, by position.
+    """
+    lines, texts = [], []
+    apart: dict[int, list[str] | str] = {}
+    for n, (line, record) in enumerate(batch):
+        lines.append(line)
+        text = "" if isinstance(record, str) else _FIELD.join(record)
+        if isinstance(record, str) or text.count(_FIELD) != len(record) - 1 or _RECORD in text:
+            apart[n] = record
+            text = ""
+        texts.append(text)
+    return lines, _RECORD.join(texts), apart
 
 
 def _stage_here(
@@ -261,7 +307,7 @@ def _stage_parallel(
         for proc in procs:
             proc.start()
         for k, batch in enumerate(_batches(stream)):
-            _put(tasks, batch, procs)
+            _put(tasks, _packed(batch), procs)
             if progress and k % 8 == 0:
                 progress(position[0], size)
         for _ in procs:
@@ -310,7 +356,7 @@ def _worker(tasks: Any, results: Any, columns: ColumnMap, categories: Mapping[st
     try:
         collector = _Collector(columns, categories, folder, prefix)
         while (batch := tasks.get()) is not None:
-            collector.take(batch)
+            collector.take_packed(batch)
         results.put(collector.close())
     except BaseException as exc:  # report, never print a traceback from a helper process
         results.put(f"{type(exc).__name__}: {exc}")

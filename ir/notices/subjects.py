@@ -16,6 +16,7 @@ reference).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import shutil
@@ -266,14 +267,10 @@ class SubjectService:
         result.imported, result.updated, result.unchanged = record.imported, record.updated, record.unchanged
         accepted = staged.rows - staged.rejected
         parallel = accepted >= PARALLEL_PEOPLE and (os.cpu_count() or 1) > 1
-        batches, summary = in_key_order(staged, folder, BATCH, parallel=parallel)
-        done = 0
-        for batch in batches:
-            done += len(batch)
-            if batch[-1][0] <= record.merged_key:
-                continue  # written by the interrupted run this one continues
-            pending = [row for row in batch if row[0] > record.merged_key]
-            record = self._commit(state, record, pending, result)
+        prepare = functools.partial(subjectdb.prepare, state.id, record.id)
+        batches, summary = in_key_order(staged, folder, BATCH, prepare, after=record.merged_key, parallel=parallel)
+        for done, batch in batches:
+            record = self._commit(state, record, batch, result)
             if progress:
                 progress(done, accepted)
         ordered = summary[0]
@@ -281,27 +278,39 @@ class SubjectService:
         return ordered
 
     def _commit(
-        self, state: IncidentState, record: subjectdb.ImportRecord, batch: list[subjectdb.Row], result: ImportResult
+        self, state: IncidentState, record: subjectdb.ImportRecord, batch: subjectdb.Prepared, result: ImportResult
     ) -> subjectdb.ImportRecord:
         with self.ws.store.write() as conn:
-            stored = subjectdb.existing(conn, state.id, [r[0] for r in batch])
-            new, changed = [], []
-            for row in batch:
-                before = stored.get(row[0])
-                if before is None:
-                    new.append(row)
-                elif before != (row[2], row[3], row[4], row[5]):
-                    changed.append((row, before))
-            subjectdb.write_people(conn, state.id, record.id, new, changed)
-            result.imported += len(new)
-            result.updated += len(changed)
-            result.unchanged += len(batch) - len(new) - len(changed)
-            if not subjectdb.advance_import(conn, record, batch[-1][0], result.imported, result.updated, result.unchanged):
+            if not subjectdb.any_between(conn, state.id, batch.first, batch.last):
+                # Nobody of this batch is stored yet (always so on a first import).
+                subjectdb.insert_prepared(conn, state.id, batch)
+                result.imported += sum(batch.counts.values())
+            else:
+                self._merge(conn, state, record, batch.rows(), result)
+            if not subjectdb.advance_import(conn, record, batch.last, result.imported, result.updated, result.unchanged):
                 raise Refused(f"another process is importing {record.file_name} into {state.id} at the same time; let it finish")
         return subjectdb.ImportRecord(
             record.id, record.incident_id, record.file_name, record.file_sha256, record.options, record.state,
-            record.started_at, record.started_by, batch[-1][0], result.imported, result.updated, result.unchanged,
+            record.started_at, record.started_by, batch.last, result.imported, result.updated, result.unchanged,
         )
+
+    def _merge(
+        self, conn: sqlite3.Connection, state: IncidentState, record: subjectdb.ImportRecord, rows: list[subjectdb.Row],
+        result: ImportResult,
+    ) -> None:
+        """Add the new people of a batch, update the changed ones, count the unchanged."""
+        stored = subjectdb.existing(conn, state.id, [r[0] for r in rows])
+        new, changed = [], []
+        for row in rows:
+            before = stored.get(row[0])
+            if before is None:
+                new.append(row)
+            elif before != (row[2], row[3], row[4], row[5]):
+                changed.append((row, before))
+        subjectdb.write_people(conn, state.id, record.id, new, changed)
+        result.imported += len(new)
+        result.updated += len(changed)
+        result.unchanged += len(rows) - len(new) - len(changed)
 
     def _finish(self, state: IncidentState, record: subjectdb.ImportRecord, result: ImportResult) -> None:
         """Append ``subjects.imported`` (and the facts it changes) and close the import."""

@@ -239,3 +239,24 @@ def test_an_import_killed_midway_resumes_without_duplicates(ws: Workspace, case:
     assert event["imported"] == total and event["by_jurisdiction"] == {"DE": total}
     assert ws.incidents.get(case).facts["affected_count"] == total
     assert ws.subjects.summary(elsewhere)["total"] == 0
+
+
+@pytest.mark.slow
+def test_parallel_import_finds_exactly_what_a_single_process_finds(ws: Workspace, tmp_path: Path) -> None:
+    rows = generated(60_000, "FR")
+    rows[10][2] = "broken@"                       # a bad address
+    rows[20_000][4] = "Line one\r\nLine two"      # a quoted address over two lines
+    rows[30_000][1] = "Unit\x1fSeparator"         # a control character the workers' packing uses
+    rows[59_999][0] = rows[5][0]                  # a repeated reference
+    path = write_people(tmp_path / "big.csv", rows)
+    assert path.stat().st_size > 4 << 20, "big enough for the workers to be used"
+    results = {}
+    for workers in (1, 2):
+        case = ws.incidents.open("personal-data-leak", title=f"workers {workers}").id
+        result = ws.subjects.import_csv(case, path, workers=workers, rejects=tmp_path / f"rejects-{workers}.csv")
+        results[workers] = (result.rows, result.imported, result.rejected, rejects(Path(result.rejects)), stored(ws, case))
+    assert results[1] == results[2]
+    rows_read, imported, rejected, rejected_rows, people = results[2]
+    assert (rows_read, imported, rejected) == (60_000, 59_997, 3)
+    assert [r["line"] for r in rejected_rows] == ["12", "30003", "60002"]
+    assert people[rows[20_000][0]].postal_address == "Line one\nLine two"

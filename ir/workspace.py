@@ -23,6 +23,7 @@ from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
+from ir.notices import describe as _notice_timeline  # noqa: F401  (timeline text; light, unlike the services)
 from ir.store import Store
 from ir.store.db import database_error_message
 

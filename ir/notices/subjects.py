@@ -31,7 +31,7 @@ from ir.clock import format_instant
 from ir.engine.commands import NewEvent
 from ir.engine.playbook import Playbook
 from ir.engine.state import IncidentState
-from ir.errors import InvalidInput, NotFound, Refused
+from ir.errors import InvalidInput, IrError, NotFound, Refused
 from ir.i18n import pick
 from ir.notices import describe, runs  # noqa: F401  (describe: timeline text)
 from ir.notices.csvsource import SourceFile, open_source
@@ -214,8 +214,11 @@ class SubjectService:
             return result
         except BaseException:
             # An import that wrote nobody leaves no trace; one that did can be run again to finish.
-            with self.ws.store.write() as conn:
-                subjectdb.forget_import(conn, record.id)
+            try:
+                with self.ws.store.write() as conn:
+                    subjectdb.forget_import(conn, record.id)
+            except IrError:
+                pass  # the workspace itself failed; the original error says why
             raise
         finally:
             shutil.rmtree(folder, ignore_errors=True)

@@ -143,8 +143,8 @@ def test_import_sets_the_subjects_and_affected_count_facts(ws: Workspace, case: 
     fact = [e for e in timeline if e.kind == "fact.set"][-1]
     assert fact.seq == imported.seq + 1 and fact.recorded_at == imported.recorded_at
     assert set(imported.payload) >= {"file_sha256", "rows", "imported", "updated", "rejected", "by_jurisdiction"}
-    log = ir.ok("incident", "log", case).stdout
-    assert "imported 3 rows of affected people from people.csv" in log
+    fresh = ir_process("incident", "log", case, db=ws.store.path)
+    assert "imported 3 rows of affected people from people.csv" in fresh.stdout, "a new process describes the event too"
 
 
 def test_columns_can_be_mapped(ws: Workspace, case: str, tmp_path: Path, ir: IrRunner) -> None:

@@ -164,7 +164,7 @@ def render_document(out: Path, plan: Plan, ext: str) -> Outcome:
     letter = Renderer(plan).document()
     name = f"{safe_name(plan.template_id, 64)}.{ext}"
     _write_file(out / name, letter.data)
-    with (out / MANIFEST).open("w", encoding="utf-8", newline="") as f:
+    with open(os.open(out / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["reference", "recipient", "file", "sha256"])
         writer.writerow(["", plan.audience, name, hashlib.sha256(letter.data).hexdigest()])
@@ -202,7 +202,8 @@ def _open_log(path: Path, size: int, header: list[str]) -> BinaryIO:
         with path.open("r+b") as f:
             f.truncate(size)
         return path.open("ab")
-    f = path.open("wb")
+    # The logs name people and their addresses: readable by their owner only.
+    f = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
     f.write(_csv_lines([header]))
     return f
 

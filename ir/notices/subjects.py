@@ -20,7 +20,6 @@ import functools
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -197,10 +196,15 @@ class SubjectService:
         source = open_source(Path(path), encoding)
         columns = read_header(source, chosen)
         vocabulary = category_words(self.ws.incidents.playbook_of(state))
+        target = rejects or source.path.with_name(source.path.name + ".rejects.csv")
+        _check_writable(target)
         record, resumed = self._claim(state, source, chosen, abandon_unfinished)
-        folder = Path(tempfile.mkdtemp(prefix=".ir-import-", dir=self.ws.store.path.parent))
+        # Sorted runs hold personal data: an owner-only folder named after the import, so a
+        # run killed midway leaves nothing behind once the import is run again.
+        folder = self.ws.store.path.parent / f".ir-import-{record.id}"
+        shutil.rmtree(folder, ignore_errors=True)
         try:
-            os.chmod(folder, 0o700)
+            folder.mkdir(mode=0o700)
             staged = stage(source, columns, vocabulary, folder, workers=workers, progress=progress)
             result = ImportResult(incident_id, source.path.name, source.sha256, source.encoding_name, resumed=resumed)
             result.rows, result.rejected = staged.rows, staged.rejected
@@ -208,7 +212,6 @@ class SubjectService:
             ordered = self._write(state, record, staged, folder, result, progress)
             reject_runs = staged.reject_runs + ordered.duplicates
             result.rejected += ordered.duplicate_count
-            target = rejects or source.path.with_name(source.path.name + ".rejects.csv")
             result.rejects = str(write_rejects(target, runs.merge(reject_runs))) if reject_runs else None
             self._finish(state, record, result)
             return result
@@ -356,7 +359,8 @@ def write_rejects(target: Path, rejects: Iterator[tuple[int, str, list[str]]]) -
     """
     temporary = target.with_name(f".{target.name}.partial")
     try:
-        with temporary.open("w", encoding="utf-8-sig", newline="") as f:
+        # Rejected rows carry personal data: readable by their owner only.
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["line", "reason", *FIELDS])
             for line, reason, values in rejects:
@@ -365,6 +369,18 @@ def write_rejects(target: Path, rejects: Iterator[tuple[int, str, list[str]]]) -
     except OSError as exc:
         raise InvalidInput(f"cannot write the rejects file {target}: {exc.strerror or exc}") from None
     return target
+
+
+def _check_writable(target: Path) -> None:
+    """Fail before anything is written if the rejects file could not be written at the end."""
+    probe = target.with_name(f".{target.name}.probe")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write the rejects file {target} ({exc.strerror or exc}); choose another place with --rejects PATH"
+        ) from None
 
 
 def category_words(pb: Playbook) -> dict[str, str] | None:

@@ -260,3 +260,14 @@ def test_parallel_import_finds_exactly_what_a_single_process_finds(ws: Workspace
     assert (rows_read, imported, rejected) == (60_000, 59_997, 3)
     assert [r["line"] for r in rejected_rows] == ["12", "30003", "60002"]
     assert people[rows[20_000][0]].postal_address == "Line one\nLine two"
+
+
+def test_an_unwritable_rejects_file_is_refused_before_anything_is_written(
+    ws: Workspace, case: str, tmp_path: Path, ir: IrRunner
+) -> None:
+    path = write_people(tmp_path / "people.csv", PEOPLE)
+    run = ir("subjects", "import", case, str(path), "--rejects", str(tmp_path / "missing-folder" / "r.csv"))
+    assert run.exit_code == 2 and "cannot write the rejects file" in run.stderr and "--rejects PATH" in run.stderr
+    assert stored(ws, case) == {} and ws.subjects.unfinished(case) == []
+    done = ir.ok("subjects", "import", case, str(path), "--json").json()
+    assert done["imported"] == 3 and not list(ws.store.path.parent.glob(".ir-import-*"))

@@ -310,13 +310,14 @@ class Sender:
     def _refused(self, connection: Connection, key: str, code: int, reply: bytes, step: str, result: SendResult) -> None:
         """The server refused before the message: permanent (5xx) fails it, temporary retries it."""
         reason = f"{step}: {_reply(code, reply)}"
-        try:
-            connection.open().rset()
-        except (OSError, smtplib.SMTPException):
-            connection.drop()
-        if 400 <= code < 500 or code == -1:
-            if code in (421, -1):
+        if code in (421, -1):
+            connection.drop()  # the server is closing the connection
+        else:
+            try:
+                connection.open().rset()
+            except (OSError, smtplib.SMTPException):
                 connection.drop()
+        if 400 <= code < 500 or code == -1:
             self._retry(key, reason, result)
         else:
             with self.ws.store.write() as conn:

@@ -27,7 +27,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -73,7 +73,6 @@ class Outcome:
     rendered: int = 0
     resumed: bool = False
     manifest_sha256: str = ""
-    state: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare_folder(out: Path, state: dict[str, Any]) -> tuple[dict[str, Any], bool]:

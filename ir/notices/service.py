@@ -129,10 +129,14 @@ class NoticeService:
 
     def templates(self) -> tuple[list[NoticeTemplate], list[ContentErrors]]:
         """Every template that loads, and the errors of those that do not."""
-        good, bad = [], []
+        good: list[NoticeTemplate] = []
+        bad: list[ContentErrors] = []
         for item in self.catalog.all():
-            (bad if isinstance(item, ContentErrors) else good).append(item)
-        return good, bad  # type: ignore[return-value]
+            if isinstance(item, ContentErrors):
+                bad.append(item)
+            else:
+                good.append(item)
+        return good, bad
 
     def template(self, template_id: str) -> NoticeTemplate:
         """One template (validated).

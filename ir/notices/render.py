@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 
 from ir.errors import InvalidInput, Refused
 from ir.notices.letters import Letter, Plan, Renderer, missing_reason
+from ir.notices.lifeline import die_with_parent
 from ir.notices.people import safe_cell
 from ir.notices.templates import safe_name
 
@@ -255,7 +256,8 @@ def _run(chunks: Iterator[Chunk], plan: Plan, out: Path, ext: str, workers: int,
     # Fork: workers start at once and inherit the compiled plan; they never use the parent's
     # database handle.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(plan, str(out), ext)) as pool:
+    initargs = (plan, str(out), ext, os.getpid())
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=initargs) as pool:
         # A bounded window of chunks in flight keeps memory flat whatever the number of people.
         window: collections.deque[Future[Result]] = collections.deque()
         for chunk in chunks:
@@ -269,8 +271,10 @@ def _run(chunks: Iterator[Chunk], plan: Plan, out: Path, ext: str, workers: int,
 _STATE: dict[str, Any] = {}
 
 
-def _init(plan: Plan, out: str, ext: str) -> None:
+def _init(plan: Plan, out: str, ext: str, parent_pid: int | None = None) -> None:
     """Set up a worker: compile the template once, remember where letters go."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     _STATE.clear()
     _STATE.update(renderer=Renderer(plan), out=out, ext=ext, folders={})
 

@@ -19,6 +19,7 @@ from typing import Any
 from ir.errors import InvalidInput
 from ir.notices import pii, runs
 from ir.notices.csvsource import SourceFile, records
+from ir.notices.lifeline import die_with_parent
 from ir.notices.people import ColumnMap, Reject, RowChecker, map_columns
 
 PARALLEL_BYTES = 4 << 20
@@ -138,7 +139,7 @@ def _ordered_in_child(
     """:func:`_ordered_batches` in a forked process, so merging overlaps with the store's writes."""
     context = multiprocessing.get_context("fork")
     out: Any = context.Queue(maxsize=4)
-    proc = context.Process(target=_order_worker, args=(out, paths, folder, size, prepare, after), daemon=True)
+    proc = context.Process(target=_order_worker, args=(out, paths, folder, size, prepare, after, os.getpid()), daemon=True)
     proc.start()
     try:
         while True:
@@ -153,7 +154,10 @@ def _ordered_in_child(
             proc.kill()
 
 
-def _order_worker(out: Any, paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str) -> None:
+def _order_worker(
+    out: Any, paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str, parent_pid: int
+) -> None:
+    die_with_parent(parent_pid)
     try:
         summary: list[Ordered] = []
         for item in _ordered_batches(paths, folder, size, prepare, after, summary):
@@ -300,7 +304,7 @@ def _stage_parallel(
     tasks: Any = context.Queue(maxsize=count * 4)
     results: Any = context.Queue()
     procs = [
-        context.Process(target=_worker, args=(tasks, results, columns, categories, folder, f"w{n}"), daemon=True)
+        context.Process(target=_worker, args=(tasks, results, columns, categories, folder, f"w{n}", os.getpid()), daemon=True)
         for n in range(count)
     ]
     try:
@@ -351,8 +355,12 @@ def _receive(results: Any, procs: list[Any]) -> Any:
     return result
 
 
-def _worker(tasks: Any, results: Any, columns: ColumnMap, categories: Mapping[str, str] | None, folder: Path, prefix: str) -> None:
+def _worker(
+    tasks: Any, results: Any, columns: ColumnMap, categories: Mapping[str, str] | None, folder: Path, prefix: str,
+    parent_pid: int,
+) -> None:
     """Worker process: check batches until told to stop, then report its runs."""
+    die_with_parent(parent_pid)
     try:
         collector = _Collector(columns, categories, folder, prefix)
         while (batch := tasks.get()) is not None:

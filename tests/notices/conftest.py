@@ -235,10 +235,33 @@ def ir_popen(*args: str, db: Path, env: dict[str, str] | None = None) -> subproc
     )
 
 
+def children_of(pid: int) -> list[int]:
+    """Pids of the live processes whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running (not zombie) process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def kill(proc: subprocess.Popen[str]) -> None:
-    """SIGKILL a process and reap it."""
+    """SIGKILL a process, reap it, and check its worker processes die with it."""
+    workers = children_of(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    wait_for(lambda: not any(alive(w) for w in workers), 10, f"workers {workers} of the killed command to exit")
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:

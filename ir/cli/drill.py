@@ -19,6 +19,7 @@ from ir.drills.script import LoadedScript, load_script
 from ir.engine.views import describe_event
 from ir.errors import ContentErrors, InvalidInput
 from ir.i18n import pick
+from ir.obligations.reminders import DeadlineAlarms, MailSettings, parse_points
 
 if TYPE_CHECKING:
     from ir.store import Event
@@ -482,13 +483,30 @@ def schedule_remove(schedule_id: str) -> None:
 
 
 @click.command("scheduler")
-@click.option("--once", is_flag=True, help="Catch up on missed drills and run one control turn, then exit.")
+@click.option("--once", is_flag=True, help="Catch up (missed drills, due reminders), run one control turn, then exit.")
 @click.option("--tick", type=float, default=2.0, show_default=True, help="Seconds between exercise-control turns.")
+@click.option("--remind-before", default="24h,4h,1h,0", show_default=True, metavar="POINTS",
+              help="When to remind before each deadline of a live incident (0: when it falls due).")
+@click.option("--remind-to", metavar="ADDR", help="Also mail each reminder to this address.")
+@click.option("--smtp", metavar="HOST:PORT", help="The SMTP server for reminder mail (with --remind-to).")
+@click.option("--starttls", is_flag=True, help="Upgrade the SMTP connection with STARTTLS.")
+@click.option("--from", "sender", metavar="ADDR", help="The reminder mail's sender (default: the --remind-to address).")
 @workspace_options
-def scheduler(once: bool, tick: float) -> None:
-    """Run scheduled drills: records missed ones, runs them within grace, then waits for the next."""
+def scheduler(once: bool, tick: float, remind_before: str, remind_to: str | None, smtp: str | None,
+              starttls: bool, sender: str | None) -> None:
+    """The alarm clock: scheduled drills (missed ones recorded, run within grace) and reminders of
+    live incidents' approaching and passed deadlines, into the timeline and optionally by mail."""
     ws = env().workspace()
-    alarm = AlarmClock(ws, log=lambda line: click.echo(line), tick=tick)
+    log = lambda line: click.echo(line)  # noqa: E731
+    mail = None
+    if remind_to or smtp:
+        if not (remind_to and smtp):
+            raise InvalidInput("give both --remind-to and --smtp to mail reminders")
+        from ir.notices.delivery import Server
+
+        mail = MailSettings(Server.parse(smtp, starttls=starttls), sender or remind_to, remind_to)
+    reminders = DeadlineAlarms(ws, points=parse_points(remind_before), mail=mail, log=log)
+    alarm = AlarmClock(ws, log=log, tick=tick, reminders=reminders)
     if once:
         alarm.once()
     else:

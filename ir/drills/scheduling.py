@@ -11,8 +11,8 @@ period, then registers each schedule in a memory job store under a stable id wit
 recorded too: no drill is dropped silently. Starting a drill claims its occurrence in the
 same transaction, so a restart or a second scheduler cannot run it twice.
 
-Other alarms (deadline reminders for live incidents) plug in as further
-:class:`AlarmSource` objects.
+Deadline reminders for live incidents (:mod:`ir.obligations.reminders`) are a second
+:class:`AlarmSource`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from ir.clock import UTC, as_utc, format_instant, parse_instant
 from ir.errors import InvalidInput, IrError, NotFound, Refused
+from ir.obligations.reminders import JOB_PREFIX as REMINDER_PREFIX
+from ir.obligations.reminders import DeadlineAlarms
 from ir.store import drills as drilldb
 from ir.store import events as eventlog
 
@@ -358,13 +360,17 @@ class AlarmClock:
         resync: seconds between re-reading the schedules (added or removed meanwhile).
     """
 
-    def __init__(self, ws: Workspace, *, log: Log = lambda _: None, tick: float = 2.0, resync: float = 60.0) -> None:
+    def __init__(
+        self, ws: Workspace, *, log: Log = lambda _: None, tick: float = 2.0, resync: float = 60.0,
+        reminders: DeadlineAlarms | None = None,
+    ) -> None:
         self.ws = ws
         self.log = log
         self.tick = tick
         self.resync = resync
         self.drills = DrillAlarms(ws.drills.schedules, log)
-        self.sources: list[AlarmSource] = [self.drills]
+        self.reminders = reminders or DeadlineAlarms(ws, log=log)
+        self.sources: list[AlarmSource] = [self.drills, self.reminders]
 
     def build(self, scheduler: BaseScheduler | None = None) -> BaseScheduler:
         """A scheduler (not started) holding every source's jobs and the housekeeping jobs."""
@@ -392,7 +398,11 @@ class AlarmClock:
         self.start_up()
         scheduler = self.build()
         jobs = [j for j in scheduler.get_jobs() if j.id.startswith(JOB_PREFIX)]
-        self.log(f"ir scheduler: {len(jobs)} drill schedule(s) on {self.ws.store.path}; Ctrl-C stops")
+        alarms = [j for j in scheduler.get_jobs() if j.id.startswith(REMINDER_PREFIX)]
+        self.log(
+            f"ir scheduler: {len(jobs)} drill schedule(s) and {len(alarms)} deadline reminder(s)"
+            f" on {self.ws.store.path}; Ctrl-C stops"
+        )
         try:
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):

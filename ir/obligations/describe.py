@@ -30,3 +30,11 @@ def _fulfilled(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
 @describer("obligation.waived")
 def _waived(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     return f"waived {p['rule']} (decided not to notify): {p['reason']}"
+
+
+@describer("deadline.reminded")
+def _reminded(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    what = "deadline" if p["kind"] == "legal" else "own target"
+    when = "has passed" if p["remaining_seconds"] <= 0 else f"is {p['point']} away"
+    mailed = f"; mailed to {p['mailed_to']}" + (f" (failed: {p['mail_error']})" if p.get("mail_error") else "") if p.get("mailed_to") else ""
+    return f"reminder: {p['rule']} ({p['recipient_name']}) {what} {p['due']} {when}{mailed}"

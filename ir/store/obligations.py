@@ -217,3 +217,50 @@ def soonest_open_duties(conn: sqlite3.Connection, incident_ids: list[str] | None
         params,
     )
     return {incident_id: {**json.loads(obligation), "legal": bool(legal)} for incident_id, obligation, legal in rows}
+
+
+@OBLIGATIONS()
+def m002_reminders(db: Database) -> None:
+    """Deadline reminders already given, so a restarted scheduler never repeats one."""
+    db.execute(
+        """
+        CREATE TABLE deadline_reminders (
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
+            rule TEXT NOT NULL,
+            due TEXT NOT NULL,
+            point TEXT NOT NULL,
+            reminded_at TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, rule, due, point)
+        ) STRICT
+        """
+    )
+
+
+projection_table("deadline_reminders", "incident_id, rule, due, point")
+
+
+@projector("deadline.reminded")
+def _reminded(conn: sqlite3.Connection, ev: Event) -> None:
+    p = ev.payload
+    conn.execute(
+        "INSERT OR REPLACE INTO deadline_reminders (incident_id, rule, due, point, reminded_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
+        (ev.incident_id, p["rule"], p["due"], p["point"], ev.at, ev.seq),
+    )
+
+
+def open_live_duties(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every open duty (neither fulfilled nor waived) with a deadline or target, of open live incidents."""
+    rows = conn.execute(
+        "SELECT o.incident_id, o.obligation, o.due_at IS NOT NULL FROM incident_obligations o"
+        " JOIN incidents i ON i.id = o.incident_id AND i.mode = 'live' AND i.final = 0"
+        " LEFT JOIN obligation_outcomes r ON r.incident_id = o.incident_id AND r.rule = o.rule"
+        " WHERE r.fulfilled_at IS NULL AND r.waived_reason IS NULL"
+        " AND COALESCE(o.due_at, o.target_at) IS NOT NULL ORDER BY o.incident_id, o.position"
+    )
+    return [{**json.loads(ob), "incident_id": incident_id, "legal": bool(legal)} for incident_id, ob, legal in rows]
+
+
+def reminders_given(conn: sqlite3.Connection) -> set[tuple[str, str, str, str]]:
+    """(incident, rule, due, point) of every reminder already recorded."""
+    return set(conn.execute("SELECT incident_id, rule, due, point FROM deadline_reminders"))

@@ -23,7 +23,11 @@ from ir.engine.profile import ProfileService
 from ir.engine.service import IncidentService, Reactor
 from ir.engine.state import IncidentState
 from ir.i18n import locale_from_env, normalise_locale
-from ir.notices import describe as _notice_timeline  # noqa: F401  (timeline text; light, unlike the services)
+# Timeline text for every capability's events. These modules are light, unlike the services,
+# so a process that never uses a capability can still read its events.
+from ir.drills import describe as _drill_timeline  # noqa: F401
+from ir.notices import describe as _notice_timeline  # noqa: F401
+from ir.obligations import describe as _duty_timeline  # noqa: F401
 from ir.store import Store
 from ir.store.db import database_error_message
 

@@ -93,3 +93,19 @@ def _retested(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
 def _updated(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     changes = ", ".join(f"{k} {v}" for k, v in p.items() if k != "item")
     return f"improvement {p['item']} updated: {changes}"
+
+
+@describer("drill_schedule.added")
+def _schedule_added(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return f"scheduled drill {p['id']}: scenario {p['scenario']} at '{p['cron']}' ({p['timezone']}), speed {p['speed']:g}"
+
+
+@describer("drill_schedule.removed")
+def _schedule_removed(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return f"removed drill schedule {p['id']}"
+
+
+@describer("drill_schedule.missed")
+def _schedule_missed(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    outcome = "run late" if p.get("run") else "missed"
+    return f"drill schedule {p['id']} due {p['due']} {outcome}: {p['reason']}"

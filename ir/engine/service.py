@@ -246,6 +246,21 @@ class IncidentService:
             new = decided if isinstance(decided, list) else [decided]
             return self._record(conn, incident_id, new, clock)
 
+    def record_in(
+        self, conn: sqlite3.Connection, incident_id: str, new: list[NewEvent], clock: Clock | None = None
+    ) -> list[Event]:
+        """Record ``new`` inside a write transaction the caller already holds, reactors included.
+
+        For a capability that writes its own data in the same transaction as the events that
+        summarise it (an import of affected people). ``clock`` defaults to the incident's.
+        """
+        if clock is None:
+            state = incidentdb.load_incident(conn, incident_id)
+            if state is None:
+                raise NotFound(f"no incident '{incident_id}' in workspace {self.ws.store.path}")
+            clock = self._clock or self.ws.clock_for(state)
+        return self._record(conn, incident_id, new, clock)
+
     def _record(self, conn: sqlite3.Connection, incident_id: str, new: list[NewEvent], clock: Clock) -> list[Event]:
         """Append ``new`` and the reactors' follow-ups; the caller holds the write transaction."""
         recorded: list[Event] = []

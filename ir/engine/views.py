@@ -210,3 +210,13 @@ def _d_updated(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
 @describer("note.added")
 def _d_note(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     return f"note: {p['text']}"
+
+
+@describer("profile.set")
+def _d_profile_set(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return "profile: " + "; ".join(f"{k} = {render(v)}" for k, v in p["facts"].items())
+
+
+@describer("profile.unset")
+def _d_profile_unset(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return "profile: removed " + ", ".join(p["keys"])

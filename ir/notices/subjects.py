@@ -344,7 +344,7 @@ class SubjectService:
         The events must commit with the data rows they summarise, so they cannot go through
         ``IncidentService.record`` (its own transaction); this is its in-transaction half.
         """
-        return self.ws.incidents._record(conn, state.id, new, self.ws.clock_for(state))
+        return self.ws.incidents.record_in(conn, state.id, new, self.ws.clock_for(state))
 
 
 def _canonical(value: Mapping[str, Any]) -> str:

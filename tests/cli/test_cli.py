@@ -248,3 +248,16 @@ def test_a_closed_pipe_is_not_an_internal_error(tmp_path: Path) -> None:
     result = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     assert result.stdout.startswith("Personal data leak")
+
+
+def test_every_recorded_event_kind_reads_as_text_in_a_fresh_process(tmp_path: Path) -> None:
+    """A process that never loads a capability still describes its events in the timeline."""
+    code = (
+        "import sys\n"
+        "from ir.engine import views\n"
+        "from ir.store import projection\n"
+        "import ir.workspace\n"
+        "missing = sorted(k for k in projection.known_kinds() if k not in views._DESCRIBERS)\n"
+        "assert not missing, missing\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -118,10 +118,32 @@ def show(incident_id: str, as_json: bool) -> None:
     """Show an incident: phase, tasks, decisions and what may happen next."""
     ws = env().workspace()
     view = ws.incidents.view(incident_id)
+    view["data_classification"] = classify(view["facts"].get("data_categories") or [])
     if as_json:
         emit_json(view)
         return
     click.echo(_render_view(view))
+
+
+def classify(categories: list[str]) -> dict[str, dict[str, Any]]:
+    """Each data category's sensitivity class and whether PIPL Art. 28 lists it as sensitive."""
+    from ir.obligations.vocabulary import DATA_CATEGORIES
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in categories:
+        known = DATA_CATEGORIES.get(name)
+        out[name] = {"sensitivity": known.sensitivity if known else "unclassified",
+                     "pipl_sensitive": bool(known and known.pipl_sensitive)}
+    return out
+
+
+def _classified(categories: list[str], classes: dict[str, dict[str, Any]]) -> str:
+    parts = []
+    for name in categories:
+        c = classes.get(name, {})
+        mark = f"{c.get('sensitivity', 'unclassified')}{', PIPL sensitive' if c.get('pipl_sensitive') else ''}"
+        parts.append(f"{name} [{mark}]")
+    return ", ".join(parts)
 
 
 def _render_view(v: dict[str, Any]) -> str:
@@ -165,7 +187,8 @@ def _render_view(v: dict[str, Any]) -> str:
         lines.append("")
         lines.append("Facts:")
         for key, value in sorted(v["facts"].items()):
-            lines.append(f"  {key} = {render(value)}")
+            shown = _classified(value, v["data_classification"]) if key == "data_categories" else render(value)
+            lines.append(f"  {key} = {shown}")
     return "\n".join(lines)
 
 

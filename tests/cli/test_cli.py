@@ -261,3 +261,12 @@ def test_every_recorded_event_kind_reads_as_text_in_a_fresh_process(tmp_path: Pa
         "assert not missing, missing\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_data_categories_are_shown_with_their_sensitivity(ir: IrRunner) -> None:
+    incident_id = open_incident(ir, "--fact", "data_categories=name,health,contact")
+    text = ir.ok("incident", "show", incident_id).stdout
+    assert "data_categories = contact [internal], health [sensitive, PIPL sensitive], name [public]" in text
+    classes = ir.ok("incident", "show", incident_id, "--json").json()["data_classification"]
+    assert classes["health"] == {"sensitivity": "sensitive", "pipl_sensitive": True}
+    assert classes["name"] == {"sensitivity": "public", "pipl_sensitive": False}

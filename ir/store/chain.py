@@ -2,7 +2,8 @@
 
 Each incident has its own chain. An event's hash is the SHA-256 of its *body*: the
 canonical JSON (sorted keys, no spaces, UTF-8) of ``actor, at, incident_id, kind,
-payload, prev_hash, recorded_at, seq``. ``prev_hash`` is the previous event's hash, or
+os_user, payload, prev_hash, recorded_at, seq`` (``os_user``, the operating-system account
+of the process that wrote it, only when known). ``prev_hash`` is the previous event's hash, or
 :data:`GENESIS` for the first. Because the body is one line of plain JSON, anyone can
 check an event with standard tools: ``printf '%s' "$body" | sha256sum``.
 """
@@ -38,6 +39,8 @@ class Event:
         prev_hash: hash of the previous event in the chain.
         hash: SHA-256 of :meth:`body`.
         id: global position in the workspace's log (assigned when stored).
+        os_user: the operating-system account that wrote it: evidence of who was really at the
+            keyboard, whatever ``actor`` (a name given with ``--as``) claims.
     """
 
     incident_id: str
@@ -50,10 +53,14 @@ class Event:
     prev_hash: str
     hash: str
     id: int | None = None
+    os_user: str = ""
 
     def body(self) -> str:
         """The canonical text the hash covers."""
-        return event_body(self.incident_id, self.seq, self.at, self.recorded_at, self.actor, self.kind, self.payload, self.prev_hash)
+        return event_body(
+            self.incident_id, self.seq, self.at, self.recorded_at, self.actor, self.kind, self.payload, self.prev_hash,
+            self.os_user,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The event as plain data (for JSON output and export)."""
@@ -68,18 +75,23 @@ class Event:
             "payload": self.payload,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "os_user": self.os_user,
         }
 
 
 def event_body(
-    incident_id: str, seq: int, at: str, recorded_at: str, actor: str, kind: str, payload: Any, prev_hash: str
+    incident_id: str, seq: int, at: str, recorded_at: str, actor: str, kind: str, payload: Any, prev_hash: str,
+    os_user: str = "",
 ) -> str:
     """Canonical body of an event (what its hash covers)."""
-    return body_with_payload_text(incident_id, seq, at, recorded_at, actor, kind, canonical_json(payload), prev_hash)
+    return body_with_payload_text(
+        incident_id, seq, at, recorded_at, actor, kind, canonical_json(payload), prev_hash, os_user
+    )
 
 
 def body_with_payload_text(
-    incident_id: str, seq: int, at: str, recorded_at: str, actor: str, kind: str, payload_text: str, prev_hash: str
+    incident_id: str, seq: int, at: str, recorded_at: str, actor: str, kind: str, payload_text: str, prev_hash: str,
+    os_user: str = "",
 ) -> str:
     """The canonical body, given the payload already in canonical JSON.
 
@@ -87,8 +99,9 @@ def body_with_payload_text(
     the payload twice on the write path.
     """
     enc = _ENCODE
+    account = f'"os_user":{enc(os_user)},' if os_user else ""
     return (
-        f'{{"actor":{enc(actor)},"at":{enc(at)},"incident_id":{enc(incident_id)},"kind":{enc(kind)},'
+        f'{{"actor":{enc(actor)},"at":{enc(at)},"incident_id":{enc(incident_id)},"kind":{enc(kind)},{account}'
         f'"payload":{payload_text},"prev_hash":{enc(prev_hash)},"recorded_at":{enc(recorded_at)},"seq":{int(seq)}}}'
     )
 
@@ -120,7 +133,10 @@ class ChainChecker:
         self.problem: ChainProblem | None = None
         self.count = 0
 
-    def feed(self, seq: int, at: str, recorded_at: str, actor: str, kind: str, payload_text: str, prev_hash: str, stored_hash: str) -> bool:
+    def feed(
+        self, seq: int, at: str, recorded_at: str, actor: str, kind: str, payload_text: str, prev_hash: str,
+        stored_hash: str, os_user: str = "",
+    ) -> bool:
         """Check the next stored event; return False once a problem is found."""
         if self.problem is not None:
             return False
@@ -137,7 +153,7 @@ class ChainChecker:
             payload = json.loads(payload_text)
         except ValueError:
             return fail("payload is not valid JSON")
-        body = event_body(self.incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash)
+        body = event_body(self.incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, os_user)
         computed = hashlib.sha256(body.encode("utf-8")).hexdigest()
         if computed != stored_hash:
             return fail(f"content does not match its hash (recorded {stored_hash[:12]}…, computed {computed[:12]}…)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import sqlite3
@@ -60,6 +61,24 @@ def m001_events(db: Database) -> None:
     )
 
 
+def _process_account() -> str:
+    """The operating-system account this process runs as (evidence recorded in each event)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+PROCESS_ACCOUNT = _process_account()
+"""Who this process really is, whatever name it acts under."""
+
+
+@CORE()
+def m004_event_os_user(db: Database) -> None:
+    """Record the operating-system account that wrote each event."""
+    db.execute("ALTER TABLE events ADD COLUMN os_user TEXT NOT NULL DEFAULT ''")
+
+
 def append(
     conn: sqlite3.Connection,
     incident_id: str,
@@ -79,19 +98,20 @@ def append(
     ).fetchone()
     seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
     payload_text = canonical_json(payload)
-    body = body_with_payload_text(incident_id, seq, at, recorded_at, actor, kind, payload_text, prev)
+    account = PROCESS_ACCOUNT
+    body = body_with_payload_text(incident_id, seq, at, recorded_at, actor, kind, payload_text, prev, account)
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     cursor = conn.execute(
-        "INSERT INTO events (incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (incident_id, seq, at, recorded_at, actor, kind, payload_text, prev, digest),
+        "INSERT INTO events (incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash, os_user)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, seq, at, recorded_at, actor, kind, payload_text, prev, digest, account),
     )
-    event = Event(incident_id, seq, at, recorded_at, actor, kind, payload, prev, digest, cursor.lastrowid)
+    event = Event(incident_id, seq, at, recorded_at, actor, kind, payload, prev, digest, cursor.lastrowid, account)
     projection.apply(conn, event)
     return event
 
 
-_COLUMNS = "id, incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash"
+_COLUMNS = "id, incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash, os_user"
 
 
 def _event(row: tuple[Any, ...]) -> Event:
@@ -106,6 +126,7 @@ def _event(row: tuple[Any, ...]) -> Event:
         prev_hash=row[8],
         hash=row[9],
         id=row[0],
+        os_user=row[10],
     )
 
 
@@ -178,7 +199,7 @@ def verify(conn: sqlite3.Connection, incident_id: str | None = None) -> VerifyRe
     and that the projection's recorded head agrees with the log (a truncated tail shows).
     """
     report = VerifyReport()
-    sql = "SELECT incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash FROM events"
+    sql = "SELECT incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash, os_user FROM events"
     params: tuple[Any, ...] = ()
     if incident_id is not None:
         sql += " WHERE incident_id = ?"

@@ -113,14 +113,32 @@ def test_each_event_hash_is_sha256_of_its_canonical_body(ws: Workspace) -> None:
     prev = GENESIS
     for ev in ws.incidents.timeline(incident_id):
         assert ev.prev_hash == prev
-        body = json.dumps(
-            {"actor": ev.actor, "at": ev.at, "incident_id": ev.incident_id, "kind": ev.kind, "payload": ev.payload,
-             "prev_hash": ev.prev_hash, "recorded_at": ev.recorded_at, "seq": ev.seq},
-            sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-        )
+        fields = {"actor": ev.actor, "at": ev.at, "incident_id": ev.incident_id, "kind": ev.kind, "payload": ev.payload,
+                  "prev_hash": ev.prev_hash, "recorded_at": ev.recorded_at, "seq": ev.seq}
+        if ev.os_user:
+            fields["os_user"] = ev.os_user
+        body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert hashlib.sha256(body.encode("utf-8")).hexdigest() == ev.hash
         assert ev.body() == body
         prev = ev.hash
+
+
+def test_each_event_records_the_operating_system_account_that_wrote_it(ws: Workspace, db_path: Path) -> None:
+    import getpass
+
+    incident_id = walk_a_little(ws)
+    accounts = {e.os_user for e in ws.incidents.timeline(incident_id)}
+    assert accounts == {getpass.getuser()}  # whatever name the actor was given
+    tamper(db_path, "UPDATE events SET os_user = 'someone-else' WHERE seq = 2")
+    assert "event #2 (task.done" in str(ws.audit.verify(incident_id).problems[0])
+
+
+def test_events_written_before_accounts_were_recorded_still_verify(ws: Workspace, db_path: Path) -> None:
+    """An event without an account has the body it had before the column existed."""
+    from ir.store.chain import event_body
+
+    assert '"os_user"' not in event_body("INC-1", 1, "a", "b", "c", "k", {}, "0" * 64)
+    assert '"os_user":"root"' in event_body("INC-1", 1, "a", "b", "c", "k", {}, "0" * 64, "root")
 
 
 def test_verify_passes_on_an_honest_log(ws: Workspace) -> None:

@@ -16,12 +16,14 @@ from textual.widgets.option_list import Option
 
 from ir.engine.playbook import Playbook
 from ir.i18n import pick
+from ir.tui.labels import tr
 
 
 class AssignScreen(ModalScreen[str | None]):
     """Pick a role from the list or type a person; dismisses with it, or None if cancelled.
 
     Args:
+        title: the dialog's title.
         task: the task (as in ``incident_view``).
         pb: the incident's playbook (for the roles).
         roles: who holds each role now.
@@ -31,8 +33,9 @@ class AssignScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     """Escape leaves the task as it is."""
 
-    def __init__(self, task: dict[str, Any], pb: Playbook, roles: dict[str, str], lang: str) -> None:
+    def __init__(self, title: str, task: dict[str, Any], pb: Playbook, roles: dict[str, str], lang: str) -> None:
         super().__init__()
+        self.heading = title
         self.subject = task
         self.pb = pb
         self.roles = roles
@@ -41,14 +44,14 @@ class AssignScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         people = sorted(set(self.roles.values()))
         with Vertical(id="dialog"):
-            yield Label(f"Assign: {self.subject['title']}", id="dialog-title")
+            yield Label(self.heading, id="dialog-title", markup=False)
             yield Input(
                 value=self.subject["assignee"] or "",
-                placeholder="a person's name, or a role id — Enter assigns",
+                placeholder=tr("a person's name, or a role id — Enter assigns", self.lang),
                 suggester=SuggestFromList([*self.pb.role_ids, *people], case_sensitive=False),
                 id="assignee",
             )
-            yield Label("or choose a role:", classes="hint")
+            yield Label(tr("or choose a role:", self.lang), classes="hint")
             yield OptionList(*(self._role_option(r.id, pick(r.title, self.lang)) for r in self.pb.roles), id="roles")
 
     def _role_option(self, role: str, title: str) -> Option:

@@ -29,7 +29,7 @@ class TextScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.heading, id="dialog-title")
+            yield Label(self.heading, id="dialog-title", markup=False)
             with VerticalScroll(id="dialog-scroll"):
                 yield Static(self.body, id="dialog-body", markup=False)
 

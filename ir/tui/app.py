@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,15 @@ from ir.workspace import Workspace
 
 T = TypeVar("T")
 
+INCIDENT_SCREEN = "incident"
+"""The name the incident view is installed under: it is built once and reused."""
+
+GC_THRESHOLDS = (20_000, 50, 100)
+"""Garbage-collector thresholds while the app runs. Drawing a screen allocates tens of
+thousands of short-lived objects; at Python's default (700 allocations) the collector runs
+dozens of times per frame and a full collection lands inside a key press every few seconds.
+Measured on the incident view: opening it took a quarter less time (docs/PERFORMANCE.md)."""
+
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +41,7 @@ class IrApp(App[None]):
     Args:
         ws: the open workspace; the app closes it when it exits.
         poll_seconds: how often to look for changes made by other processes.
+        control_seconds: how often an open drill's view delivers the injects that fell due.
     """
 
     CSS_PATH = "app.tcss"
@@ -43,13 +54,15 @@ class IrApp(App[None]):
     ]
     """Keys available on every screen."""
 
-    def __init__(self, ws: Workspace, *, poll_seconds: float = 0.5) -> None:
+    def __init__(self, ws: Workspace, *, poll_seconds: float = 0.5, control_seconds: float = 1.0) -> None:
         super().__init__()
         self.ws = ws
         self.poll_seconds = poll_seconds
+        self.control_seconds = control_seconds
         self.sub_title = f"{ws.actor} · {ws.store.path.name}"
         self._seen_version: int | None = None
         self._poll_failed = False
+        self._gc_thresholds = gc.get_threshold()
 
     def get_default_screen(self) -> Screen[Any]:
         """The dashboard is the bottom of the screen stack."""
@@ -58,10 +71,13 @@ class IrApp(App[None]):
         return DashboardScreen()
 
     def on_mount(self) -> None:
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         self._seen_version = self._data_version()
         self.set_interval(self.poll_seconds, self._poll, name="workspace-poll")
 
     def on_unmount(self) -> None:
+        gc.set_threshold(*self._gc_thresholds)
         self.ws.close()
 
     # ------------------------------------------------------------ other processes
@@ -89,6 +105,20 @@ class IrApp(App[None]):
         """Tell every screen on the stack (a modal's parent is visible too) to re-read."""
         for screen in self.screen_stack:
             screen.post_message(WorkspaceChanged())
+
+    # ------------------------------------------------------------------ screens
+
+    def show_incident(self, incident_id: str) -> None:
+        """Open an incident's view. The view is built on first use and kept: the next incident
+        opens in it without building its widgets again."""
+        from ir.tui.screens.incident import IncidentScreen
+
+        if not self.is_screen_installed(INCIDENT_SCREEN):
+            self.install_screen(IncidentScreen(incident_id), INCIDENT_SCREEN)
+        screen = self.get_screen(INCIDENT_SCREEN, IncidentScreen)
+        screen.open(incident_id)
+        if screen not in self.screen_stack:
+            self.push_screen(screen)
 
     # ------------------------------------------------------------------ commands
 
@@ -173,7 +203,7 @@ class IrApp(App[None]):
         from ir.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen.active_bindings))
+            self.push_screen(HelpScreen(self.screen.active_bindings, self.ws.lang))
 
 
 def make_app(
@@ -183,6 +213,7 @@ def make_app(
     actor: str | None = None,
     lang: str | None = None,
     poll_seconds: float = 0.5,
+    control_seconds: float = 1.0,
 ) -> IrApp:
     """Build the app on the workspace at ``db_path`` (the command line, tests and snapshots
     all construct it this way).
@@ -193,6 +224,7 @@ def make_app(
         actor: who is acting (default: ``IR_ACTOR`` or the user name).
         lang: display language, ``en`` or ``zh-CN`` (default: from the environment).
         poll_seconds: how often to look for changes made by other processes.
+        control_seconds: how often an open drill's view delivers the injects that fell due.
 
     Raises:
         WorkspaceError: the workspace cannot be opened.
@@ -204,4 +236,4 @@ def make_app(
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
     ws = Workspace(Path(db_path), clock=clock, actor=actor, lang=lang)
-    return IrApp(ws, poll_seconds=poll_seconds)
+    return IrApp(ws, poll_seconds=poll_seconds, control_seconds=control_seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ir.clock import parse_instant
 from ir.engine.report import duration_text
@@ -14,6 +14,9 @@ from ir.engine.views import describe_event
 from ir.errors import IrError
 from ir.i18n import pick
 from ir.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ir.drills.service import DrillStatus
 
 SOON = dt.timedelta(hours=24)
 """A deadline closer than this is shown as coming soon."""
@@ -213,3 +216,65 @@ def load_timeline(ws: Workspace, incident_id: str) -> list[TimelineRow]:
         TimelineRow(e.seq, short_time(e.at), e.actor, e.kind, describe_event(e.kind, e.payload, pb, ws.lang))
         for e in ws.incidents.timeline(incident_id)
     ]
+
+
+@dataclass(frozen=True)
+class DrillQuestion:
+    """A discussion question of a drill's scenario, with the answers recorded so far."""
+
+    id: str
+    module: str
+    text: str
+    answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DrillSnapshot:
+    """What the drill pane shows, read at one moment.
+
+    Attributes:
+        status: scenario time, pace, injects, expectations and score (``ws.drills.status``).
+        questions: the scenario's discussion questions, in order, with their answers.
+        hotwash: hot-wash notes recorded so far, oldest first.
+        wall: the wall-clock instant it was read (scenario time runs on from there).
+    """
+
+    status: DrillStatus
+    questions: list[DrillQuestion]
+    hotwash: list[str]
+    wall: dt.datetime
+
+    def offset(self, wall_now: dt.datetime) -> float:
+        """Scenario seconds since STARTEX at ``wall_now`` (time runs on only while running)."""
+        st = self.status
+        if st.state != "running" or st.speed is None:
+            return st.offset
+        return min(st.length, st.offset + max(0.0, (wall_now - self.wall).total_seconds()) * st.speed)
+
+    def next_in(self, wall_now: dt.datetime) -> float | None:
+        """Wall seconds until the next inject is due (None when time is not running)."""
+        nxt = self.status.next_inject
+        if nxt is None or nxt["wall_seconds"] is None:
+            return None
+        return max(0.0, nxt["wall_seconds"] - (wall_now - self.wall).total_seconds())
+
+
+def load_drill(ws: Workspace, incident_id: str) -> DrillSnapshot:
+    """The drill's status, its discussion questions with answers, and its hot-wash notes."""
+    wall = ws.clock.now()
+    status = ws.drills.status(incident_id)
+    row = next(d for d in ws.drills.list(scenario_id=status.scenario["id"]) if d["incident_id"] == incident_id)
+    scenario = ws.drills.scenario_of(row["scenario_digest"])
+    answers: dict[str, list[str]] = {}
+    hotwash: list[str] = []
+    for event in ws.incidents.timeline(incident_id, kinds=["discussion.answered", "hotwash.note"]):
+        if event.kind == "hotwash.note":
+            hotwash.append(event.payload["text"])
+        else:
+            answers.setdefault(event.payload["question"], []).append(event.payload["answer"])
+    questions = [
+        DrillQuestion(q.id, pick(m.title, ws.lang), pick(q.text, ws.lang), tuple(answers.get(q.id, ())))
+        for m in scenario.modules
+        for q in m.questions
+    ]
+    return DrillSnapshot(status, questions, hotwash, wall)

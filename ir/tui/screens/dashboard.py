@@ -10,19 +10,22 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select
+from textual.widgets import Button, Checkbox, Header, Input, Label, Select
 from textual.worker import get_current_worker
 
-from ir.engine.state import SEVERITIES
+from ir.engine.state import SEVERITIES, IncidentState
 from ir.errors import IrError
 from ir.tui.commands import PaletteCommand
 from ir.tui.data import IncidentRow, carry_deadlines, load_rows, with_deadlines
+from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed, WorkspaceChanged
 from ir.tui.widgets.incident_table import IncidentTable
-from ir.tui.widgets.welcome import Welcome
+from ir.tui.widgets.key_bar import KeyBar
+from ir.tui.widgets.welcome import SAMPLE_SCENARIO, SAMPLE_SPEED, Welcome
 
 if TYPE_CHECKING:
     from ir.tui.app import IrApp
+    from ir.workspace import Workspace
 
 TICK_SECONDS = 15.0
 """How often ages and countdowns move on (they show minutes)."""
@@ -33,6 +36,7 @@ class DashboardScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "declare", "Declare"),
+        Binding("d", "drill", "Drill"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("c", "toggle_closed", "Closed"),
         Binding("r", "reload", "Refresh", show=False),
@@ -60,22 +64,23 @@ class DashboardScreen(Screen[None]):
         self._stale = False
 
     def compose(self) -> ComposeResult:
+        lang = self.app.ws.lang
         yield Header()
         with Horizontal(id="filters"):
-            yield Input(placeholder="Search id, title, owner, phase…", id="search", compact=True)
+            yield Input(placeholder=tr("Search id, title, owner, phase…", lang), id="search", compact=True)
             yield Select(
-                [(s, s) for s in SEVERITIES], prompt="Any severity", id="severity", compact=True
+                [(s, s) for s in SEVERITIES], prompt=tr("Any severity", lang), id="severity", compact=True
             )
-            yield Checkbox("Closed", id="show-closed", compact=True)
+            yield Checkbox(tr("Closed", lang), id="show-closed", compact=True)
         yield Label("", id="live-title", classes="section-title")
-        yield IncidentTable(id="live")
+        yield IncidentTable(lang=lang, id="live")
         yield Label("", id="drill-title", classes="section-title exercise")
-        yield IncidentTable(id="drills")
-        yield Welcome(str(self.app.ws.store.path), id="welcome")
-        yield Footer(compact=True)
+        yield IncidentTable(lang=lang, id="drills")
+        yield Welcome(str(self.app.ws.store.path), lang, id="welcome")
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.title = "Incidents"
+        self.title = tr("Incidents", self.app.ws.lang)
         self.query_one("#welcome").display = False
         self.set_interval(TICK_SECONDS, self._tick, name="dashboard-tick")
         self.load()
@@ -134,8 +139,8 @@ class DashboardScreen(Screen[None]):
         now = self.app.ws.clock.now()
         self.query_one("#live", IncidentTable).show(live, now)
         closed = self.query_one("#show-closed", Checkbox).value
-        kind = "Incidents" if closed else "Open incidents"
-        self.query_one("#live-title", Label).update(f"{kind} ({len(live)})")
+        kind = "Incidents ({count})" if closed else "Open incidents ({count})"
+        self.query_one("#live-title", Label).update(tr(kind, self.app.ws.lang, count=len(live)))
         self._show_drills(drills)
         self._ensure_focus()
 
@@ -159,7 +164,7 @@ class DashboardScreen(Screen[None]):
         table.display = bool(drills)
         title = self.query_one("#drill-title", Label)
         title.display = bool(drills)
-        title.update(f"Drills — EXERCISE ({len(drills)})")
+        title.update(tr("Drills — EXERCISE ({count})", self.app.ws.lang, count=len(drills)))
         table.show(drills, self.app.ws.clock.now())
 
     def _filtered(self) -> list[IncidentRow]:
@@ -217,9 +222,7 @@ class DashboardScreen(Screen[None]):
 
     def open_incident(self, incident_id: str) -> None:
         """Show one incident."""
-        from ir.tui.screens.incident import IncidentScreen
-
-        self.app.push_screen(IncidentScreen(incident_id))
+        self.app.show_incident(incident_id)
 
     @on(Button.Pressed, "#declare")
     def action_declare(self) -> None:
@@ -232,11 +235,41 @@ class DashboardScreen(Screen[None]):
 
         self.app.push_screen(DeclareScreen(), opened)
 
+    @on(Button.Pressed, "#sample-drill")
+    def start_sample_drill(self) -> None:
+        """Start the shipped sample scenario as a paced drill, and open it."""
+        self._start_drill(SAMPLE_SCENARIO, SAMPLE_SPEED)
+
+    def action_drill(self) -> None:
+        """Choose a scenario and start it as a drill; it opens straight away."""
+        from ir.tui.screens.scenarios import ScenariosScreen
+
+        def chosen(choice: tuple[str, float] | None) -> None:
+            if choice is not None:
+                self._start_drill(*choice)
+
+        self.app.push_screen(ScenariosScreen(), chosen)
+
+    def _start_drill(self, scenario: str, speed: float) -> None:
+        def start(ws: Workspace) -> IncidentState:
+            return ws.drills.start(scenario, speed=speed)
+
+        def started(state: IncidentState) -> None:
+            self.notify(tr("{incident} started: EXERCISE", self.app.ws.lang, incident=state.id),
+                        title=tr("Drill started", self.app.ws.lang))
+            self.open_incident(state.id)
+
+        self.app.run_command("start the drill", start, on_done=started)
+
     def palette_commands(self) -> list[PaletteCommand]:
-        """Declare, filter, and open any listed incident by id or title."""
+        """Declare, start a drill, filter, and open any listed incident by id or title."""
+        lang = self.app.ws.lang
         commands = [
-            PaletteCommand("Declare an incident", "Open the declaration form", self.action_declare),
-            PaletteCommand("Show or hide closed incidents", "Toggle the closed filter", self.action_toggle_closed),
+            PaletteCommand(tr("Declare an incident", lang), tr("Open the declaration form", lang), self.action_declare),
+            PaletteCommand(tr("Start a drill", lang), tr("Choose a scenario to exercise", lang), self.action_drill),
+            PaletteCommand(tr("Start the sample drill", lang), SAMPLE_SCENARIO, self.start_sample_drill),
+            PaletteCommand(tr("Show or hide closed incidents", lang), tr("Toggle the closed filter", lang),
+                           self.action_toggle_closed),
         ]
         for row in self.rows or []:
             mark = " [EXERCISE]" if row.exercise else ""

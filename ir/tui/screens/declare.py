@@ -9,14 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Header, Input, Label, Select, Static, TextArea
 
 from ir.engine.facts import split_assignment
 from ir.engine.playbook import Playbook
 from ir.engine.state import IncidentState, SEVERITIES
 from ir.errors import IrError
 from ir.i18n import pick
+from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed
+from ir.tui.widgets.key_bar import KeyBar
 from ir.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -55,25 +57,26 @@ class DeclareScreen(Screen[str | None]):
         self._busy = False
 
     def compose(self) -> ComposeResult:
+        lang = self.app.ws.lang
         yield Header()
         with VerticalScroll(id="declare-form"):
-            yield Label("Playbook", classes="field-label")
-            yield Select[str]([], prompt="Choose a playbook", id="playbook", allow_blank=True)
+            yield Label(tr("Playbook", lang), classes="field-label")
+            yield Select[str]([], prompt=tr("Choose a playbook", lang), id="playbook", allow_blank=True)
             yield Static("", id="playbook-summary", classes="hint")
-            yield Label("Title — what happened, in a few words", classes="field-label")
-            yield Input(placeholder="e.g. Customer table exposed in a public bucket", id="title")
-            yield Label("Severity", classes="field-label")
+            yield Label(tr("Title — what happened, in a few words", lang), classes="field-label")
+            yield Input(placeholder=tr("e.g. Customer table exposed in a public bucket", lang), id="title")
+            yield Label(tr("Severity", lang), classes="field-label")
             yield Select[str]([(s, s) for s in SEVERITIES], value="medium", allow_blank=False, id="severity")
-            yield Label("Initial facts — one KEY=VALUE per line (optional)", classes="field-label")
+            yield Label(tr("Initial facts — one KEY=VALUE per line (optional)", lang), classes="field-label")
             yield TextArea(id="facts", placeholder="aware_at=now\nbreach_confirmed=yes")
             yield Static("", id="fact-names", classes="hint")
             with Horizontal(id="declare-buttons"):
-                yield Button("Declare (ctrl+s)", id="declare", variant="primary")
-                yield Button("Cancel", id="cancel")
-        yield Footer(compact=True)
+                yield Button(tr("Declare (ctrl+s)", lang), id="declare", variant="primary")
+                yield Button(tr("Cancel", lang), id="cancel")
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.title = "Declare an incident"
+        self.title = tr("Declare an incident", self.app.ws.lang)
         self._load_playbooks()
         self.query_one("#title", Input).focus()
 
@@ -87,7 +90,7 @@ class DeclareScreen(Screen[str | None]):
             select.value = "personal-data-leak" if "personal-data-leak" in self.playbooks else good[0].id
         if bad:
             self.notify(f"{bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
-                        title="A playbook could not be loaded", severity="warning", timeout=10)
+                        title=tr("A playbook could not be loaded", lang), severity="warning", timeout=10)
 
     @on(Select.Changed, "#playbook")
     def _playbook_chosen(self, event: Select.Changed) -> None:
@@ -101,7 +104,7 @@ class DeclareScreen(Screen[str | None]):
         lang = self.app.ws.lang
         summary.update(pick(pb.summary, lang))
         facts = ", ".join(f"{name} ({kind})" for name, kind in pb.fact_types.items())
-        names.update(f"Facts this playbook knows: {facts}")
+        names.update(tr("Facts this playbook knows: {facts}", lang, facts=facts))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -115,14 +118,15 @@ class DeclareScreen(Screen[str | None]):
             return
         playbook = self.query_one("#playbook", Select).value
         if playbook == Select.NULL:
-            self.notify("choose a playbook first", title="Cannot declare", severity="error")
+            self.notify(tr("choose a playbook first", self.app.ws.lang), title=tr("Cannot declare", self.app.ws.lang),
+                        severity="error")
             return
         title = self.query_one("#title", Input).value
         severity = str(self.query_one("#severity", Select).value)
         try:
             facts = parse_facts(self.query_one("#facts", TextArea).text)
         except IrError as exc:
-            self.notify(str(exc), title="Cannot declare", severity="error")
+            self.notify(str(exc), title=tr("Cannot declare", self.app.ws.lang), severity="error")
             return
 
         def declare(ws: Workspace) -> IncidentState:
@@ -136,5 +140,6 @@ class DeclareScreen(Screen[str | None]):
         self._busy = False
 
     def _declared(self, state: IncidentState) -> None:
-        self.notify(f"{state.id} declared", title="Incident declared")
+        self.notify(tr("{incident} declared", self.app.ws.lang, incident=state.id),
+                    title=tr("Incident declared", self.app.ws.lang))
         self.dismiss(state.id)

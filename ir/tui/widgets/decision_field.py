@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Select, SelectionList, Static
 
 from ir.engine.playbook import Decision
 from ir.i18n import pick
+from ir.tui.labels import tr
 
 PLACEHOLDERS = {
     "integer": "a whole number, e.g. 1500000 — Enter saves",
@@ -36,8 +37,10 @@ class DecisionField(Vertical):
     """A decision's question, guidance and editor; posts :class:`Answered` when the user answers.
 
     Yes/no and choice answers are recorded as soon as they are picked; typed answers on
-    Enter; several choices with the Save button. A typed answer being edited is never
-    overwritten by a refresh unless its committed value changed because of this field.
+    Enter; several choices with the Save button. The *why* box beneath takes the rationale
+    recorded with the answer (type it first, or press Enter in it to record it with the
+    answer shown). A typed answer being edited is never overwritten by a refresh unless its
+    committed value changed because of this field.
 
     Args:
         decision: the playbook's decision.
@@ -46,12 +49,15 @@ class DecisionField(Vertical):
     """
 
     class Answered(Message):
-        """The user answered the decision with ``value`` (text, yes/no, a choice or a list)."""
+        """The user answered the decision with ``value`` (text, yes/no, a choice or a list),
+        and why (None when no rationale was given)."""
 
-        def __init__(self, decision_id: str, value: Any) -> None:
+        def __init__(self, field: DecisionField, decision_id: str, value: Any, rationale: str | None) -> None:
             super().__init__()
+            self.field = field
             self.decision_id = decision_id
             self.value = value
+            self.rationale = rationale
 
     def __init__(self, decision: Decision, lang: str, value: Any = None) -> None:
         super().__init__(id=f"decision-{decision.id}", classes="decision")
@@ -76,6 +82,17 @@ class DecisionField(Vertical):
             yield Static(pick(self.decision.guidance, self.lang), classes="hint")
         yield from self._editor()
 
+    def on_descendant_focus(self) -> None:
+        # The why box appears under the decision being worked on: a box under every field
+        # would double the widgets a phase builds (and the time it takes to show).
+        if not self.query(".why"):
+            self.mount(Input(placeholder=tr("why (optional, recorded with the answer)", self.lang), compact=True,
+                             classes="why"))
+
+    def _why(self) -> Input | None:
+        boxes = self.query(".why")
+        return boxes.first(Input) if boxes else None
+
     def _question(self) -> Text:
         text = Text()
         answered = self.value is not None
@@ -89,16 +106,18 @@ class DecisionField(Vertical):
         return [(pick(c.title, self.lang) or c.id, c.id) for c in self.decision.choices or []]
 
     def _editor(self) -> ComposeResult:
+        lang = self.lang
         if self.kind == "bool":
-            yield Select([("yes", True), ("no", False)], prompt="not answered", compact=True, classes="editor")
+            yield Select([(tr("yes", lang), True), (tr("no", lang), False)], prompt=tr("not answered", lang),
+                         compact=True, classes="editor")
         elif self.kind == "choice":
-            yield Select(self._choices(), prompt="not answered", compact=True, classes="editor")
+            yield Select(self._choices(), prompt=tr("not answered", lang), compact=True, classes="editor")
         elif self.kind == "multi":
             with Horizontal(classes="multi"):
                 yield SelectionList[str](*self._choices(), classes="editor", compact=True)
-                yield Button("Save", classes="save", compact=True)
+                yield Button(tr("Save", lang), classes="save", compact=True)
         else:
-            yield Input(placeholder=PLACEHOLDERS.get(self.kind, ""), compact=True, classes="editor")
+            yield Input(placeholder=tr(PLACEHOLDERS.get(self.kind, ""), lang), compact=True, classes="editor")
 
     # ------------------------------------------------------------------- showing
 
@@ -153,22 +172,80 @@ class DecisionField(Vertical):
 
     # ------------------------------------------------------------------ answering
 
+    def _answer(self, value: Any) -> None:
+        box = self._why()
+        why = box.value.strip() if box is not None else ""
+        self.post_message(self.Answered(self, self.decision.id, value, why or None))
+
+    def _current(self) -> Any:
+        """The answer the editor shows now (None when it shows none)."""
+        if self.kind in ("bool", "choice"):
+            value = self.query_one(".editor", Select).value
+            return None if value == Select.NULL else value
+        if self.kind == "multi":
+            return sorted(self.query_one(".editor", SelectionList).selected)
+        return self.query_one(".editor", Input).value or None
+
+    def answer_recorded(self, rationale: str | None) -> None:
+        """Empty the why box once its rationale is on record (unless the user typed on)."""
+        why = self._why()
+        if why is not None and rationale and why.value.strip() == rationale:
+            why.value = ""
+
+    def reset(self) -> None:
+        """Forget the answer shown and anything typed (the field is reused for another incident)."""
+        if not self._ready:
+            self._initial = None
+            return
+        self.value = None
+        self._shown_once = False
+        self._shown_text = ""
+        self._shown_multi = []
+        self._pending = False
+        for box in self.query(Input):
+            with self.prevent(Input.Changed):
+                box.value = ""
+            box.remove_class("-dirty")
+        for picker in self.query(SelectionList):
+            with self.prevent(SelectionList.SelectedChanged):
+                picker.deselect_all()
+            picker.remove_class("-dirty")
+
     @on(Select.Changed)
     def _picked(self, event: Select.Changed) -> None:
         event.stop()
         if event.value != Select.NULL and event.value != self.value:
-            self.post_message(self.Answered(self.decision.id, event.value))
+            self._answer(event.value)
 
-    @on(Input.Submitted)
+    @on(Input.Submitted, ".editor")
     def _typed(self, event: Input.Submitted) -> None:
         event.stop()
         self._pending = True
-        self.post_message(self.Answered(self.decision.id, event.value))
+        self._answer(event.value)
 
-    @on(Input.Changed)
+    @on(Input.Submitted, ".why")
+    def _why_submitted(self, event: Input.Submitted) -> None:
+        # The rationale goes on record with the answer the field shows.
+        event.stop()
+        value = self._current()
+        if value is None or not event.value.strip():
+            return
+        if value == self.value:
+            # The service records a rationale with an answer, not on its own.
+            self.notify(tr("The answer shown is already on record: give the rationale with a new answer.",
+                           self.lang), severity="warning")
+            return
+        self._pending = self.kind not in ("bool", "choice")
+        self._answer(value)
+
+    @on(Input.Changed, ".editor")
     def _editing(self, event: Input.Changed) -> None:
         event.stop()
         event.input.set_class(event.value != self._shown_text, "-dirty")
+
+    @on(Input.Changed, ".why")
+    def _why_changed(self, event: Input.Changed) -> None:
+        event.stop()
 
     @on(SelectionList.SelectedChanged)
     def _ticked(self, event: SelectionList.SelectedChanged[str]) -> None:
@@ -179,4 +256,4 @@ class DecisionField(Vertical):
     def _save(self, event: Button.Pressed) -> None:
         event.stop()
         self._pending = True
-        self.post_message(self.Answered(self.decision.id, sorted(self.query_one(".editor", SelectionList).selected)))
+        self._answer(sorted(self.query_one(".editor", SelectionList).selected))

@@ -17,6 +17,11 @@ class DecisionForm(Vertical):
         super().__init__(id=id)
         self._key: tuple[str, ...] = ()
 
+    def reset(self) -> None:
+        """Forget the answers shown and anything typed (another incident is shown next)."""
+        for field in self.query(DecisionField):
+            field.reset()
+
     def show(self, pb: Playbook, view: dict[str, Any], lang: str) -> None:
         """Show the decisions of the incident's current phase with their answers."""
         decisions = pb.phase_map[view["phase"]].decisions

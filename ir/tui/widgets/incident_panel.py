@@ -22,6 +22,11 @@ class IncidentPanel(Widget):
     ``self.app.run_command(...)``; the built-in panes post messages instead, so the screen
     can add what it showed (``Expect``) to each command.
 
+    The incident screen is built once and reused for every incident opened (building it
+    is what makes opening an incident slow): :meth:`reset` tells the pane to forget the
+    incident it showed. A worker's result must name the incident it was read for, and is
+    dropped if the pane has moved on to another one meanwhile.
+
     Args:
         incident_id: the incident shown.
     """
@@ -39,6 +44,13 @@ class IncidentPanel(Widget):
         self.front = False
         """Whether this pane is the one showing (set by the incident screen)."""
 
+    def reset(self, incident_id: str) -> None:
+        """Forget the incident shown (anything typed included): ``incident_id`` is shown next."""
+        self.incident_id = incident_id
+        self.view = None
+        self.playbook = None
+        self.front = False
+
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
         """Render the incident as it now is (called on every change)."""
         self.view = view
@@ -55,6 +67,10 @@ class IncidentPanel(Widget):
             if widget.focusable:
                 widget.focus()
                 return
+
+    def dialog_title(self, text: str) -> str:
+        """A dialog's title, marked EXERCISE when the incident is a drill."""
+        return f"EXERCISE · {text}" if self.view is not None and self.view["mode"] == "drill" else text
 
     def activated(self) -> None:
         """The pane came to the front: load anything deferred while it was hidden."""

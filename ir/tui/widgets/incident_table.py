@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ir.tui.data import IncidentRow, age_text, countdown
+from ir.tui.labels import tr
 
 SEVERITY_STYLE = {"low": "dim", "medium": "", "high": "bold yellow", "critical": "bold red"}
 """How each severity reads in the table."""
@@ -62,10 +63,10 @@ def clip(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
-def deadline_cell(row: IncidentRow, wall_now: dt.datetime) -> Text:
+def deadline_cell(row: IncidentRow, wall_now: dt.datetime, lang: str = "en") -> Text:
     """The next-deadline cell: a countdown coloured by urgency, or a dash."""
     if row.final:
-        return Text("closed", style="dim")
+        return Text(tr("closed", lang), style="dim")
     if not row.deadline_known:
         return Text("…", style="dim")
     if row.deadline is None:
@@ -119,7 +120,7 @@ class IncidentTable(ScrollView, can_focus=True):
     ]
     """Moving, scrolling and opening (Enter)."""
 
-    cursor_row: reactive[int] = reactive(0)
+    cursor_row: reactive[int] = reactive(0, init=False)
     """The highlighted line (0 is the first incident)."""
 
     class Opened(Message):
@@ -129,17 +130,21 @@ class IncidentTable(ScrollView, can_focus=True):
             super().__init__()
             self.incident_id = incident_id
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, lang: str = "en", id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
+        self.lang = lang
         self.rows_shown: list[IncidentRow] = []
+        self.moved = False
+        """Whether the user has moved the cursor."""
         self.now = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         self._widths = [w for _, w in COLUMNS]
 
     # --------------------------------------------------------------------- data
 
     def show(self, rows: list[IncidentRow], wall_now: dt.datetime) -> None:
-        """Replace the rows, keeping the cursor on the same incident where it still is."""
-        current = self.current_id()
+        """Replace the rows, keeping the cursor on the same incident where it still is (on the
+        first, the most urgent, until the user moves it: a re-sort must not carry it away)."""
+        current = self.current_id() if self.moved else None
         self.rows_shown = rows
         self.now = wall_now
         self._layout()
@@ -170,7 +175,7 @@ class IncidentTable(ScrollView, can_focus=True):
             Text(row.title),
             Text(row.severity, style=SEVERITY_STYLE.get(row.severity, "")),
             Text(row.phase_title, style="dim" if row.final else ""),
-            deadline_cell(row, self.now),
+            deadline_cell(row, self.now, self.lang),
             Text(row.owner or "—"),
             Text(age_text(row, self.now)),
             Text(row.playbook),
@@ -202,7 +207,8 @@ class IncidentTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         if y == 0:
-            line = self._line([Text(label) for label, _ in COLUMNS], self.get_component_rich_style("incident-table--header"))
+            header = [Text(tr(label, self.lang)) for label, _ in COLUMNS]
+            line = self._line(header, self.get_component_rich_style("incident-table--header"))
         else:
             index = scroll_y + y - 1
             if index >= len(self.rows_shown):
@@ -232,6 +238,8 @@ class IncidentTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------- moving
 
     def watch_cursor_row(self, old: int, new: int) -> None:
+        # Only a move sets the reactive with its watcher (a re-sort sets it quietly).
+        self.moved = True
         self._scroll_to_cursor()
         self.refresh()
 

@@ -10,6 +10,7 @@ from textual.widgets import Static
 from ir.engine.playbook import Playbook
 from ir.i18n import pick
 from ir.tui.data import short_time
+from ir.tui.labels import tr
 from ir.tui.widgets.incident_table import clip
 
 WIDTH = 19
@@ -20,7 +21,7 @@ def render_phase_map(pb: Playbook, view: dict[str, Any], lang: str) -> Text:
     """Every phase in playbook order (visited ✓, current ▸), then the path with entry times."""
     visited = {step["phase"] for step in view["path"]}
     out = Text()
-    out.append("Phases\n", style="bold")
+    out.append(tr("Phases", lang) + "\n", style="bold")
     for phase in pb.phases:
         title = clip(pick(phase.title, lang), WIDTH)
         if phase.id == view["phase"]:
@@ -30,7 +31,7 @@ def render_phase_map(pb: Playbook, view: dict[str, Any], lang: str) -> Text:
         else:
             out.append(f"  {title}", style="dim")
         out.append("\n")
-    out.append("\nPath taken\n", style="bold")
+    out.append("\n" + tr("Path taken", lang) + "\n", style="bold")
     for step in view["path"]:
         title = pick(pb.phase_map[step["phase"]].title, lang) if step["phase"] in pb.phase_map else step["phase"]
         out.append(short_time(step["entered_at"])[:11], style="dim")

@@ -10,8 +10,10 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ir.tui.labels import tr
 
-def task_prompt(task: dict[str, Any]) -> Text:
+
+def task_prompt(task: dict[str, Any], lang: str = "en") -> Text:
     """One checklist line: box, title, role, assignee, optional marker."""
     text = Text()
     text.append("[x] " if task["done"] else "[ ] ", style="bold green" if task["done"] else "bold")
@@ -20,9 +22,9 @@ def task_prompt(task: dict[str, Any]) -> Text:
     if task["assignee"]:
         text.append(f" › {task['assignee']}", style="cyan")
     if not task["required"]:
-        text.append(" (optional)", style="dim")
+        text.append(f" ({tr('optional', lang)})", style="dim")
     if task["done"] and task["done_by"]:
-        text.append(f"  done by {task['done_by']}", style="dim")
+        text.append("  " + tr("done by {person}", lang, person=task["done_by"]), style="dim")
     return text
 
 
@@ -58,9 +60,15 @@ class TaskList(OptionList):
             super().__init__()
             self.task_id = task_id
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, lang: str = "en", id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
+        self.lang = lang
         self.tasks: dict[str, dict[str, Any]] = {}
+
+    def reset(self) -> None:
+        """Forget the lines shown (another incident is shown next)."""
+        self.tasks = {}
+        self.clear_options()
 
     def show(self, tasks: list[dict[str, Any]]) -> None:
         """Show the checklist, keeping the highlight on the same task.
@@ -72,9 +80,9 @@ class TaskList(OptionList):
         if list(old) == list(self.tasks):
             changed = [t for t in tasks if old[t["id"]] != t]
             for task in changed:
-                self.replace_option_prompt(task["id"], task_prompt(task))
+                self.replace_option_prompt(task["id"], task_prompt(task, self.lang))
             return
-        self.set_options(Option(task_prompt(t), id=t["id"]) for t in tasks)
+        self.set_options(Option(task_prompt(t, self.lang), id=t["id"]) for t in tasks)
         if current in self.tasks:
             self.highlighted = self.get_option_index(current)
         elif tasks:

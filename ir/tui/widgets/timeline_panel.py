@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 from ir.engine.playbook import Playbook
 from ir.errors import IrError
 from ir.tui.data import TimelineRow, load_timeline
+from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed
 from ir.tui.widgets.incident_panel import IncidentPanel
 
@@ -32,10 +33,11 @@ class TimelinePanel(IncidentPanel):
             self.text = text
 
     class Loaded(Message):
-        """The timeline as read by a worker at incident version ``seq``."""
+        """The timeline of ``incident_id`` as read by a worker at incident version ``seq``."""
 
-        def __init__(self, seq: int, rows: list[TimelineRow]) -> None:
+        def __init__(self, incident_id: str, seq: int, rows: list[TimelineRow]) -> None:
             super().__init__()
+            self.incident_id = incident_id
             self.seq = seq
             self.rows = rows
 
@@ -45,15 +47,27 @@ class TimelinePanel(IncidentPanel):
         self.loaded_seq = -1
 
     def compose(self) -> ComposeResult:
+        lang = self.app.ws.lang
         with Horizontal(id="timeline-filter"):
-            yield Label("Show", classes="inline-label")
-            yield Select[str]([], prompt="every kind", id="kind", compact=True)
+            yield Label(tr("Show", lang), classes="inline-label")
+            yield Select[str]([], prompt=tr("every kind", lang), id="kind", compact=True)
         table: DataTable[str] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Input(placeholder="Add a note to the timeline — Enter saves", id="note", compact=True)
+        yield Input(placeholder=tr("Add a note to the timeline — Enter saves", lang), id="note", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#events", DataTable).add_columns("#", "When (UTC)", "Who", "What")
+        lang = self.app.ws.lang
+        self.query_one("#events", DataTable).add_columns("#", tr("When (UTC)", lang), tr("Who", lang), tr("What", lang))
+
+    def reset(self, incident_id: str) -> None:
+        """Forget the incident's events, filter and unsaved note."""
+        super().reset(incident_id)
+        self.rows = []
+        self.loaded_seq = -1
+        self.query_one("#events", DataTable).clear()
+        with self.prevent(Select.Changed):
+            self.query_one("#kind", Select).set_options([])
+        self.query_one("#note", Input).value = ""
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
         """Re-read the timeline when the incident moved on."""
@@ -65,17 +79,20 @@ class TimelinePanel(IncidentPanel):
     def load(self, seq: int) -> None:
         """Read and describe the events in a worker with its own connection."""
         worker = get_current_worker()
+        incident = self.incident_id
         try:
             with self.app.open_workspace() as ws:
-                rows = load_timeline(ws, self.incident_id)
+                rows = load_timeline(ws, incident)
         except IrError as exc:
             self.post_message(ActionFailed("read the timeline", str(exc), type(exc).__name__, refresh=False))
             return
         if not worker.is_cancelled:
-            self.post_message(self.Loaded(seq, rows))
+            self.post_message(self.Loaded(incident, seq, rows))
 
     def on_timeline_panel_loaded(self, message: Loaded) -> None:
         message.stop()
+        if message.incident_id != self.incident_id:
+            return  # read for the incident shown before
         self.loaded_seq = message.seq
         self.rows = message.rows
         self._update_kinds()

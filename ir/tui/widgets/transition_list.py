@@ -10,8 +10,10 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ir.tui.labels import tr
 
-def transition_prompt(trigger: dict[str, Any], dest_title: str) -> Text:
+
+def transition_prompt(trigger: dict[str, Any], dest_title: str, lang: str = "en") -> Text:
     """A transition's line: allowed (✓) or blocked (✗) with one reason per line beneath."""
     text = Text()
     if trigger["allowed"]:
@@ -22,7 +24,7 @@ def transition_prompt(trigger: dict[str, Any], dest_title: str) -> Text:
         text.append(trigger["title"])
     text.append(f"  › {dest_title}", style="dim")
     for reason in trigger["blocked_by"]:
-        text.append("\n    blocked: ", style="red")
+        text.append(f"\n    {tr('blocked: ', lang)}", style="red")
         text.append(reason, style="dim")
     return text
 
@@ -40,9 +42,15 @@ class TransitionList(OptionList):
             super().__init__()
             self.trigger = trigger
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, lang: str = "en", id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
+        self.lang = lang
         self.triggers: dict[str, dict[str, Any]] = {}
+
+    def reset(self) -> None:
+        """Forget the lines shown (another incident is shown next)."""
+        self.triggers = {}
+        self.clear_options()
 
     def show(self, triggers: list[dict[str, Any]], dest_titles: dict[str, str]) -> None:
         """Show the transitions, keeping the highlight; only changed lines are redrawn."""
@@ -50,10 +58,10 @@ class TransitionList(OptionList):
         if list(old) == list(self.triggers):
             changed = [t for t in triggers if old[t["name"]] != t]
             for t in changed:
-                self.replace_option_prompt(t["name"], transition_prompt(t, dest_titles.get(t["dest"], t["dest"])))
+                self.replace_option_prompt(t["name"], transition_prompt(t, dest_titles.get(t["dest"], t["dest"]), self.lang))
             return
         self.set_options(
-            Option(transition_prompt(t, dest_titles.get(t["dest"], t["dest"])), id=t["name"]) for t in triggers
+            Option(transition_prompt(t, dest_titles.get(t["dest"], t["dest"]), self.lang), id=t["name"]) for t in triggers
         )
         if triggers:
             self.highlighted = 0

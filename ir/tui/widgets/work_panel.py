@@ -10,6 +10,7 @@ from textual.widgets import Label, Static
 
 from ir.engine.playbook import Playbook
 from ir.i18n import pick
+from ir.tui.labels import tr
 from ir.tui.widgets.decision_form import DecisionForm
 from ir.tui.widgets.incident_panel import IncidentPanel
 from ir.tui.widgets.phase_map import PhaseMap
@@ -27,17 +28,25 @@ class WorkPanel(IncidentPanel):
         self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
+        lang = self.app.ws.lang
         with Horizontal():
             yield PhaseMap(id="phase-map")
             with VerticalScroll(id="work-main", can_focus=False):
                 yield Label("", id="phase-title", classes="section-title")
                 yield Static("", id="phase-description", classes="hint")
-                yield Label("Tasks", id="tasks-title", classes="section-title")
-                yield TaskList(id="tasks")
-                yield Label("Decisions", id="decisions-title", classes="section-title")
+                yield Label(tr("Tasks", lang), id="tasks-title", classes="section-title")
+                yield TaskList(lang=lang, id="tasks")
+                yield Label(tr("Decisions", lang), id="decisions-title", classes="section-title")
                 yield DecisionForm(id="decisions")
-                yield Label("Next steps", id="steps-title", classes="section-title")
-                yield TransitionList(id="transitions")
+                yield Label(tr("Next steps", lang), id="steps-title", classes="section-title")
+                yield TransitionList(lang=lang, id="transitions")
+
+    def reset(self, incident_id: str) -> None:
+        """Forget the incident shown, answers being typed included."""
+        super().reset(incident_id)
+        self.query_one(TaskList).reset()
+        self.query_one(TransitionList).reset()
+        self.query_one(DecisionForm).reset()
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
         """Show the current phase of the incident."""
@@ -45,7 +54,7 @@ class WorkPanel(IncidentPanel):
         lang = self.app.ws.lang
         phase = pb.phase_map[view["phase"]]
         self.query_one(PhaseMap).show(pb, view, lang)
-        closed = " — closed" if view["final"] else ""
+        closed = f" — {tr('closed', lang)}" if view["final"] else ""
         self._text("#phase-title", f"{pick(phase.title, lang)}{closed}")
         self._text("#phase-description", pick(phase.description, lang))
         tasks = [t for t in view["tasks"] if t["phase"] == view["phase"]]

@@ -9,6 +9,7 @@ from typing import Any
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
+from textual.worker import Worker
 
 from ir.tui.screens.incident import IncidentScreen
 from ir.workspace import Workspace
@@ -17,15 +18,25 @@ DETECT_TASKS = ("record_report", "open_bridge", "preserve_first_evidence", "info
 CONTAIN_TASKS = ("stop_exposure", "isolate_systems", "rotate_credentials", "secure_evidence", "legal_hold")
 
 
+CONTROLLER = "drill-control"
+"""The worker group of an open drill's exercise controller, which runs as long as the view is open."""
+
+
+def _finite(app: App[None]) -> list[Worker[Any]]:
+    return [w for w in app.workers if w.group != CONTROLLER]
+
+
 async def settle(pilot: Pilot[None], rounds: int = 6) -> None:
     """Let commands, their refreshes and the loads they start run to the end (no sleeping)."""
     app = pilot.app
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        finite = _finite(app)
+        if finite:  # an empty list would mean every worker, the controller included
+            await app.workers.wait_for_complete(finite)
         await pilot.pause()
-        if not any(w.is_running for w in app.workers):
+        if not any(w.is_running for w in _finite(app)):
             await pilot.pause()
-            if not any(w.is_running for w in app.workers):
+            if not any(w.is_running for w in _finite(app)):
                 return
 
 
@@ -113,3 +124,14 @@ def to_postmortem_ready(ws: Workspace, incident_id: str) -> None:
         ws.incidents.complete_task(incident_id, task)
     ws.incidents.answer(incident_id, "lessons_learned", "review bucket policies weekly")
     ws.incidents.answer(incident_id, "corrective_actions", "policy scanner, owner bob, 2026-12-31")
+
+
+async def open_drill_in_app(pilot: Pilot[None], incident_id: str) -> IncidentScreen:
+    """From the dashboard, open the first drill listed and check it is ``incident_id``."""
+    await settle(pilot)
+    pilot.app.screen.query_one("#drills").focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
+    return screen

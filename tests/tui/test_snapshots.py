@@ -1,4 +1,5 @@
-"""Screenshots of the main screens at 80x24 on a frozen clock, compared with reviewed SVGs.
+"""Screenshots of the main screens at 80x24 (and the busiest panes larger) on a frozen clock,
+compared with reviewed SVGs.
 
 Regenerate only after reviewing the report: ``pytest tests/tui/test_snapshots.py --snapshot-update``.
 """
@@ -9,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from ir.clock import VirtualClock
@@ -92,3 +94,60 @@ def test_timeline(snap_compare: Any, ws: Workspace, clock: VirtualClock, app_fac
         await _settled(pilot)
 
     assert snap_compare(app_factory(), terminal_size=SIZE, run_before=timeline)
+
+
+LARGE = (120, 40)
+"""A roomier terminal: the same panes with nothing cut short."""
+
+
+def _seed_duties(ws: Workspace) -> str:
+    """An incident three days after awareness: one duty met, one waived, one due within hours, one past target."""
+    facts = {"aware_at": "2026-11-17T03:00:00Z", "breach_confirmed": "yes", "subjects": "CN=1500, DE=40",
+             "affected_count": "1540"}
+    incident = open_incident(ws, "Customer table exposed in a public bucket", severity="high", facts=facts)
+    ws.obligations.fulfil(incident, "eu-gdpr-record", "2026-11-18T09:00:00Z")
+    ws.obligations.waive(incident, "cn-pipl-individuals", "data encrypted; key not taken")
+    return incident
+
+
+async def _obligations_pane(pilot: Pilot[None]) -> None:
+    await _open_first(pilot)
+    await pilot.press("3")
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("size", [SIZE, LARGE], ids=["80x24", "120x40"])
+def test_obligations_pane(
+    snap_compare: Any, ws: Workspace, app_factory: Callable[..., IrApp], size: tuple[int, int]
+) -> None:
+    _seed_duties(ws)
+    assert snap_compare(app_factory(), terminal_size=size, run_before=_obligations_pane)
+
+
+def _seed_drill(ws: Workspace, clock: VirtualClock) -> str:
+    """A paced drill three scenario hours in, its injects so far delivered, a note and an answer."""
+    incident = ws.drills.start("open-bucket-reporter", speed=60).id
+    clock.advance(dt.timedelta(minutes=3))
+    ws.drills.deliver_due(incident)
+    ws.incidents.complete_task(incident, "record_report")
+    ws.drills.hotwash(incident, "The bridge was open within ten minutes")
+    ws.drills.discuss(incident, "m1_q2", "A holding statement, nothing more until we know")
+    return incident
+
+
+async def _drill_pane(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    pilot.app.screen.query_one("#drills").focus()
+    await pilot.press("enter")
+    await _settled(pilot)
+    await pilot.press("5")
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("size", [SIZE, LARGE], ids=["80x24", "120x40"])
+def test_drill_pane(
+    snap_compare: Any, ws: Workspace, clock: VirtualClock, app_factory: Callable[..., IrApp], size: tuple[int, int]
+) -> None:
+    _seed_drill(ws, clock)
+    assert snap_compare(app_factory(), terminal_size=size, run_before=_drill_pane)
+

@@ -60,7 +60,10 @@ class ContentPaths:
         seen: set[Path] = set()
         out: list[Path] = []
         for path in candidates:
-            resolved = path.resolve()
+            try:
+                resolved = path.resolve()
+            except (OSError, RuntimeError):  # a symbolic link loop named as a folder: not a folder
+                continue
             if resolved not in seen and resolved.is_dir():
                 seen.add(resolved)
                 out.append(path)

@@ -23,6 +23,10 @@ class Strict(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_REPORTED = 100
+"""Most problems reported for one file: a hostile file can have tens of thousands, and each
+costs a lookup for a close match; past this many, one more line says how many were left out."""
+
 
 def _local_text(value: Any) -> Any:
     if isinstance(value, str):
@@ -57,7 +61,11 @@ def validate_document(doc: Document, model: type[M], data: Any = None) -> M:
     try:
         return model.model_validate(payload)
     except pydantic.ValidationError as exc:
-        raise ContentErrors([_to_content_error(doc, model, err) for err in exc.errors()]) from None
+        found = exc.errors()
+        errors = [_to_content_error(doc, model, err) for err in found[:MAX_REPORTED]]
+        if len(found) > MAX_REPORTED:
+            errors.append(ContentError(doc.path, None, "", f"{len(found) - MAX_REPORTED} more problem(s) not shown"))
+        raise ContentErrors(errors) from None
 
 
 def _to_content_error(doc: Document, model: type[BaseModel], err: Any) -> ContentError:

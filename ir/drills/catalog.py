@@ -7,10 +7,12 @@ name earlier on the search path overrides it. Response scripts live beside them 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ir.content.paths import ContentPaths
+from ir.content.yamlfile import cache_key
 from ir.drills.scenario import Scenario, load_scenario
 from ir.engine.catalog import PlaybookCatalog, display_path
 from ir.engine.playbook import Playbook
@@ -50,16 +52,16 @@ class ScenarioCatalog:
         Raises:
             ContentErrors: the file is not a valid scenario, or its id does not match its name.
         """
-        stat = path.stat()
-        key = (path.resolve(), stat.st_mtime, stat.st_size)
-        cached = self._cache.get(key)
+        key = cache_key(path)
+        cached = self._cache.get(key) if key is not None else None
         if cached is not None:
             return cached
         shown = display_path(path)
         loaded = load_scenario(path, self.playbooks, shown)
         if check_name and loaded[0].id != path.stem:
             raise ContentErrors([ContentError(shown, 1, "id", f"id '{loaded[0].id}' must match the file name '{path.stem}'")])
-        self._cache[key] = loaded
+        if key is not None:
+            self._cache[key] = loaded
         return loaded
 
     def get(self, ref: str) -> tuple[Scenario, Playbook]:
@@ -74,8 +76,10 @@ class ScenarioCatalog:
                 return self.load(entry.path)
         path = Path(ref).expanduser()
         if path.suffix in SUFFIXES:
-            if not path.is_file():
+            if not os.path.lexists(path):
                 raise NotFound(f"no scenario file {ref}")
+            # Something is there: a directory, a FIFO or a link loop is refused by the loader,
+            # which says what it is.
             return self.load(path, check_name=False)
         known = ", ".join(e.id for e in self.entries()) or "none"
         raise NotFound(f"no scenario '{ref}' (available: {known})")

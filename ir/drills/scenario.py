@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from ir.clock import parse_instant
 from ir.content.validate import LocalText, Strict, validate_document
-from ir.content.yamlfile import Document, Loc, format_loc, load_document
+from ir.content.yamlfile import Document, Loc, format_loc, open_document
 from ir.drills.offsets import parse_offset
 from ir.engine import facts as factlib
 from ir.engine.playbook import Id, Playbook, PlaybookId, canonical_json
@@ -289,7 +289,7 @@ def load_scenario(path: Path, playbooks: Any, display: str | None = None) -> tup
     Raises:
         ContentErrors: every problem found, each naming file, line and field.
     """
-    doc = load_document(path, display)
+    doc = open_document(path, display)
     return scenario_from_document(doc, playbooks)
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from ir.content.validate import Strict, validate_document
-from ir.content.yamlfile import Document, Loc, load_document
+from ir.content.yamlfile import Document, Loc, open_document
 from ir.drills.offsets import parse_offset
 from ir.drills.scenario import Offset, Scenario
 from ir.engine.playbook import COMMANDER, Id, Playbook
@@ -121,7 +121,7 @@ def load_script(path: Path, scenario: Scenario, pb: Playbook, display: str | Non
     Raises:
         ContentErrors: every problem found, each naming file, line and field.
     """
-    doc = load_document(path, display)
+    doc = open_document(path, display)
     script = validate_document(doc, Script)
     problems = list(check_script(script, scenario, pb))
     if problems:

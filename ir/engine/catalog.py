@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ir.content.paths import ContentPaths
+from ir.content.yamlfile import cache_key
 from ir.engine.playbook import Playbook, load_playbook
 from ir.errors import ContentError, ContentErrors, NotFound
 
@@ -55,16 +56,16 @@ class PlaybookCatalog:
         Raises:
             ContentErrors: the file is not a valid playbook.
         """
-        stat = path.stat()
-        key = (path.resolve(), stat.st_mtime, stat.st_size)
-        cached = self._cache.get(key)
+        key = cache_key(path)
+        cached = self._cache.get(key) if key is not None else None
         if cached is not None:
             return cached
         shown = display_path(path)
         playbook = load_playbook(path, shown)
         if playbook.id != path.stem:
             raise ContentErrors([ContentError(shown, 1, "id", f"id '{playbook.id}' must match the file name '{path.stem}'")])
-        self._cache[key] = playbook
+        if key is not None:
+            self._cache[key] = playbook
         return playbook
 
     def get(self, playbook_id: str) -> Playbook:

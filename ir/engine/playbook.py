@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from ir.content.validate import LocalText, Strict, validate_document
-from ir.content.yamlfile import Document, Loc, format_loc, load_document
+from ir.content.yamlfile import Document, Loc, format_loc, open_document
 from ir.engine.guards import Comparison, Condition, FactRef
 from ir.errors import ContentError, ContentErrors
 
@@ -226,7 +226,7 @@ def load_playbook(path: Path, display: str | None = None) -> Playbook:
     Raises:
         ContentErrors: with every problem found, each naming file, line and field.
     """
-    doc = load_document(path, display)
+    doc = open_document(path, display)
     return playbook_from_document(doc)
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ir.content.paths import ContentPaths, shipped_dir
 from ir.content.validate import validate_document
-from ir.content.yamlfile import Document, load_document
+from ir.content.yamlfile import Document, open_document
 from ir.engine.catalog import display_path
 from ir.errors import ContentError, ContentErrors
 from ir.i18n import pick
@@ -216,7 +216,7 @@ def load_rule_file(path: Path, *, calendars: bool = True) -> tuple[Document, Rul
     Raises:
         ContentErrors: the file is not a valid rule file.
     """
-    doc = load_document(path, display_path(path))
+    doc = open_document(path, display_path(path))
     spec = validate_document(doc, RuleFile)
     problems = list(check_file(spec, calendars=calendars))
     if problems:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ir.clock import format_fact_time, parse_instant
-from ir.content.yamlfile import load_document
+from ir.content.yamlfile import MAX_DEPTH, parse_document, read_text
 from ir.engine.catalog import display_path
 from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
@@ -111,9 +111,12 @@ class ObligationService:
             ContentErrors: the file cannot be read or a value cannot be used (file:line: key).
         """
         shown = display_path(path)
-        if path.suffix.lower() == ".json" and path.is_file():
-            _check_json(path, shown)
-        doc = load_document(path, shown)
+        # One bounded read of a regular file serves both parsers: the JSON check must not read
+        # a FIFO, a device or an oversize file the content loader would refuse.
+        text = read_text(path, shown)
+        if path.suffix.lower() == ".json":
+            _check_json(text, shown)
+        doc = parse_document(text, shown)
         if not isinstance(doc.data, dict):
             raise ContentErrors([ContentError(shown, 1, "", "expected a mapping of fact names to values")])
         typed = read_facts(doc.data)
@@ -332,12 +335,12 @@ def _text(what: str, value: str) -> str:
     return check_text(what, value).strip()
 
 
-def _check_json(path: Path, shown: str) -> None:
+def _check_json(text: str, shown: str) -> None:
     """Name the line of a JSON syntax error (the YAML reader's message would be vaguer)."""
     try:
-        json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError:
-        return  # the content loader reports unreadable files
+        json.loads(text)
+    except RecursionError:
+        raise ContentErrors([ContentError(shown, None, "", f"nested deeper than {MAX_DEPTH} levels")]) from None
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         raise ContentErrors([ContentError(shown, line, "", f"JSON syntax error: {getattr(exc, 'msg', exc)}")]) from None

@@ -98,7 +98,6 @@ ZH_CN: dict[str, str] = {
     "Timeline": "时间线",
     "Obligations": "通知义务",
     "Report": "报告",
-    "Phases": "阶段",
     "Path taken": "已走路径",
     "Tasks": "任务",
     "Decisions": "决策",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import DataTable, Input, Markdown
+from textual.widgets import Input, Markdown
 
 from ir.tui import IrApp
 from ir.tui.labels import tr
 from ir.tui.screens.declare import DeclareScreen
 from ir.tui.screens.help import HelpScreen
 from ir.tui.screens.incident import IncidentScreen
+from ir.tui.widgets.event_table import EventTable
 from ir.tui.widgets.incident_table import IncidentTable
 from ir.tui.widgets.key_bar import KeyBar
 from ir.tui.widgets.pane_bar import PaneBar
@@ -24,6 +25,7 @@ async def _open_row(app: IrApp, pilot: object, table: str, row: int) -> Incident
     from textual.pilot import Pilot
 
     assert isinstance(pilot, Pilot)
+    await settle(pilot)
     listed = app.screen.query_one(f"#{table}", IncidentTable)
     listed.focus()
     listed.cursor_row = row
@@ -59,12 +61,12 @@ async def test_the_next_incident_opens_in_the_same_view_with_nothing_of_the_last
         assert screen.query_one("#decision-incident_summary .editor", Input).value == ""
         await pilot.press("2")
         await settle(pilot)
-        table = timeline.query_one("#events", DataTable)
-        assert [table.get_row_at(i)[3] for i in range(table.row_count)][-1] == "note: laptop reported at reception"
+        table = timeline.query_one("#events", EventTable)
+        assert [r.text for r in table.rows_shown][-1] == "note: laptop reported at reception"
         # A read made for the first incident that arrives late is dropped.
         timeline.post_message(TimelinePanel.Loaded(first, 99, []))
         await settle(pilot)
-        assert timeline.incident_id == second and table.row_count == 2
+        assert timeline.incident_id == second and len(table.rows_shown) == 2
     assert "incident_summary" not in ws.incidents.get(first).facts
 
 

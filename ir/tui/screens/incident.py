@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Header, Static
+from textual.widgets import ContentSwitcher, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
@@ -79,7 +79,8 @@ class IncidentScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         lang = self.app.ws.lang
-        yield Header()
+        # No header: the incident bar says what a header would, and the line is worth more to
+        # the panes at 80x24 (and a header costs time every time the view is shown).
         yield Static("", id="incident-bar")
         yield Static(tr(EXERCISE_BANNER, lang), id="exercise-banner")
         yield PaneBar(id="pane-bar")

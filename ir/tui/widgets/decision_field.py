@@ -77,9 +77,9 @@ class DecisionField(Vertical):
         return self.decision.type
 
     def compose(self) -> ComposeResult:
+        # Question and guidance share one widget: every widget costs time each time the
+        # incident view is shown.
         yield Static(self._question(), classes="question")
-        if self.decision.guidance:
-            yield Static(pick(self.decision.guidance, self.lang), classes="hint")
         yield from self._editor()
 
     def on_descendant_focus(self) -> None:
@@ -100,6 +100,8 @@ class DecisionField(Vertical):
         text.append(pick(self.decision.question, self.lang), style="bold")
         if self.decision.role:
             text.append(f"  {self.decision.role}", style="italic dim")
+        if self.decision.guidance:
+            text.append("\n" + pick(self.decision.guidance, self.lang), style="dim")
         return text
 
     def _choices(self) -> list[tuple[str, str]]:

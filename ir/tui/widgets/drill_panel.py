@@ -220,10 +220,16 @@ class DrillPanel(IncidentPanel):
         self.query_one("#hotwash", Input).value = ""
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
-        """Re-read the drill when the incident moved on (an inject, a control, a player's act)."""
+        """Re-read the drill when it moved on (an inject, a control, a player's act), if the pane shows."""
         super().show(view, pb)
-        if view["seq"] != self.loaded_seq:
+        if self.front and view["seq"] != self.loaded_seq:
             self.load(view["seq"])
+
+    def activated(self) -> None:
+        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
+        super().activated()
+        if self.view is not None and self.view["seq"] != self.loaded_seq:
+            self.load(self.view["seq"])
 
     @work(thread=True, exclusive=True, group="drill", exit_on_error=False)
     def load(self, seq: int) -> None:

@@ -192,10 +192,16 @@ class ObligationsPanel(IncidentPanel):
         self.query_one("#duty-detail", Static).update("")
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
-        """Re-read the duties when the incident moved on."""
+        """Re-read the duties when the incident moved on, if the pane shows."""
         super().show(view, pb)
-        if view["seq"] != self.loaded_seq:
+        if self.front and view["seq"] != self.loaded_seq:
             self.load(view["seq"])
+
+    def activated(self) -> None:
+        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
+        super().activated()
+        if self.view is not None and self.view["seq"] != self.loaded_seq:
+            self.load(self.view["seq"])
 
     @work(thread=True, exclusive=True, group="obligations", exit_on_error=False)
     def load(self, seq: int) -> None:

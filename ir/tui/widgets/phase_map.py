@@ -18,10 +18,11 @@ WIDTH = 19
 
 
 def render_phase_map(pb: Playbook, view: dict[str, Any], lang: str) -> Text:
-    """Every phase in playbook order (visited ✓, current ▸), then the path with entry times."""
+    """The playbook's title, every phase in playbook order (visited ✓, current ▸), then the path
+    with entry times."""
     visited = {step["phase"] for step in view["path"]}
     out = Text()
-    out.append(tr("Phases", lang) + "\n", style="bold")
+    out.append(clip(pick(pb.title, lang), WIDTH + 2) + "\n", style="bold")
     for phase in pb.phases:
         title = clip(pick(phase.title, lang), WIDTH)
         if phase.id == view["phase"]:

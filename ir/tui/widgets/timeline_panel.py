@@ -8,7 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from ir.engine.playbook import Playbook
@@ -16,11 +16,13 @@ from ir.errors import IrError
 from ir.tui.data import TimelineRow, load_timeline
 from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed
+from ir.tui.widgets.event_table import EventTable
 from ir.tui.widgets.incident_panel import IncidentPanel
 
 
 class TimelinePanel(IncidentPanel):
-    """Every event of the incident, newest last; posts :class:`NoteAdded` for the note box."""
+    """Every event of the incident, newest last, the highlighted one written out in full
+    beneath; posts :class:`NoteAdded` for the note box."""
 
     FIRST_FOCUS = ("#events",)
 
@@ -51,29 +53,32 @@ class TimelinePanel(IncidentPanel):
         with Horizontal(id="timeline-filter"):
             yield Label(tr("Show", lang), classes="inline-label")
             yield Select[str]([], prompt=tr("every kind", lang), id="kind", compact=True)
-        table: DataTable[str] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield EventTable(lang=lang, id="events")
+        yield Static("", id="event-text", markup=False)
         yield Input(placeholder=tr("Add a note to the timeline — Enter saves", lang), id="note", compact=True)
-
-    def on_mount(self) -> None:
-        lang = self.app.ws.lang
-        self.query_one("#events", DataTable).add_columns("#", tr("When (UTC)", lang), tr("Who", lang), tr("What", lang))
 
     def reset(self, incident_id: str) -> None:
         """Forget the incident's events, filter and unsaved note."""
         super().reset(incident_id)
         self.rows = []
         self.loaded_seq = -1
-        self.query_one("#events", DataTable).clear()
+        self.query_one(EventTable).set_rows([])
+        self.query_one("#event-text", Static).update("")
         with self.prevent(Select.Changed):
             self.query_one("#kind", Select).set_options([])
         self.query_one("#note", Input).value = ""
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
-        """Re-read the timeline when the incident moved on."""
+        """Re-read the timeline when the incident moved on, if the pane shows."""
         super().show(view, pb)
-        if view["seq"] != self.loaded_seq:
+        if self.front and view["seq"] != self.loaded_seq:
             self.load(view["seq"])
+
+    def activated(self) -> None:
+        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
+        super().activated()
+        if self.view is not None and self.view["seq"] != self.loaded_seq:
+            self.load(self.view["seq"])
 
     @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
     def load(self, seq: int) -> None:
@@ -108,16 +113,13 @@ class TimelinePanel(IncidentPanel):
                 select.value = current
 
     def _fill(self) -> None:
-        table = self.query_one("#events", DataTable)
         kind = self.query_one("#kind", Select).value
-        rows = [r for r in self.rows if kind == Select.NULL or r.kind == kind]
-        at_end = table.cursor_row >= table.row_count - 1
-        table.clear()
-        for r in rows:
-            table.add_row(str(r.seq), r.at, r.actor, r.text, key=str(r.seq))
-        if at_end and rows:
-            # Follow the newest event, as a log does, unless the user is reading further up.
-            table.move_cursor(row=len(rows) - 1, animate=False)
+        self.query_one(EventTable).show([r for r in self.rows if kind == Select.NULL or r.kind == kind])
+
+    def on_event_table_highlighted(self, message: EventTable.Highlighted) -> None:
+        message.stop()
+        row = message.row
+        self.query_one("#event-text", Static).update(f"#{row.seq} {row.kind}: {row.text}" if row else "")
 
     @on(Select.Changed, "#kind")
     def _filter(self) -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ir.drills.service import DrillService
     from ir.engine.commands import NewEvent
     from ir.engine.service import ReactorContext
+    from ir.notices.keyservice import KeyService
     from ir.notices.service import NoticeService
     from ir.notices.subjects import SubjectService
     from ir.obligations.service import ObligationService
@@ -98,6 +99,7 @@ class Workspace:
         self.profile = ProfileService(self)
         self.incidents = IncidentService(self)
         self.audit = AuditService(self)
+        self.audit.bundle_parts.append(self._notice_evidence)
 
     # Capability services are built on first use: a command that never touches drills or
     # notices does not pay for importing them (every CLI call and the app's launch would).
@@ -129,6 +131,19 @@ class Workspace:
         from ir.notices.service import NoticeService
 
         return NoticeService(self)
+
+    @cached_property
+    def keys(self) -> KeyService:
+        """The data key that seals affected people's personal fields (kept outside the workspace)."""
+        from ir.notices.keyservice import KeyService
+
+        return KeyService(self)
+
+    def _notice_evidence(self, incident_id: str) -> dict[str, str]:
+        """Evidence bundle part: the hashes of every notice rendered and sent (no personal data)."""
+        from ir.notices.evidence import bundle_files
+
+        return bundle_files(self, incident_id)
 
     def _reassess_duties(self, ctx: ReactorContext) -> list[NewEvent]:
         """Reactor: record an incident's duties again after events that may change them."""

@@ -74,6 +74,7 @@ COMMANDS = {
     "obligations": "ir.cli.obligations:group",
     "subjects": "ir.cli.notices:subjects_group",
     "notices": "ir.cli.notices:group",
+    "key": "ir.cli.keys:group",
     "drill": "ir.cli.drill:group",
     "scheduler": "ir.cli.drill:scheduler",
     "report": "ir.cli.report:group",

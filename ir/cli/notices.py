@@ -36,6 +36,22 @@ def _end_bar(bar: Any) -> None:
         click.echo("", err=True)
 
 
+def category_label(entry: dict[str, Any]) -> str:
+    """A category's class as a listing shows it: ``sensitive; PIPL sensitive personal information``."""
+    text = str(entry["sensitivity"])
+    return text + "; PIPL sensitive personal information" if entry.get("pipl_sensitive") else text
+
+
+def category_table(entries: list[dict[str, Any]]) -> str:
+    """Data categories with their sensitivity class, PIPL mark and people (most sensitive first)."""
+    rows = [
+        [entry["id"], entry["title"], entry["sensitivity"], "yes" if entry["pipl_sensitive"] else "no",
+         f"{entry['people']:,}" if "people" in entry else "-"]
+        for entry in entries
+    ]
+    return table(["DATA CATEGORY", "TITLE", "CLASS", "PIPL SENSITIVE", "PEOPLE"], rows)
+
+
 # ------------------------------------------------------------------ subjects
 
 
@@ -88,6 +104,12 @@ def import_(incident_id: str, file: Path, mapping: tuple[str, ...], encoding: st
         click.echo(f"rejected rows, with line numbers and reasons: {result.rejects}")
     total = sum(result.totals.values())
     click.echo(f"people affected: {total:,} ({', '.join(f'{k} {v:,}' for k, v in result.totals.items())})")
+    categories = ws.subjects.categories(incident_id)
+    if categories:
+        click.echo("")
+        click.echo(category_table(categories))
+    if result.without_categories:
+        click.echo(f"{result.without_categories:,} people in this file name no category: the incident's data_categories apply")
 
 
 @subjects_group.command("show")
@@ -101,10 +123,15 @@ def show(incident_id: str, as_json: bool) -> None:
         emit_json(summary)
         return
     click.echo(f"{incident_id}: {summary['total']:,} people affected")
+    if summary["purged"]:
+        click.echo(f"personal fields destroyed (ir subjects purge) for {summary['purged']:,} of them")
     if summary["by_jurisdiction"]:
         click.echo(table(["JURISDICTION", "PEOPLE"], [[k, f"{v:,}"] for k, v in summary["by_jurisdiction"].items()]))
         click.echo("")
         click.echo(table(["LANGUAGE", "PEOPLE"], [[k, f"{v:,}"] for k, v in summary["by_locale"].items()]))
+    if summary["categories"]:
+        click.echo("")
+        click.echo(category_table(summary["categories"]))
     if summary["imports"]:
         click.echo("")
         rows = [
@@ -112,6 +139,68 @@ def show(incident_id: str, as_json: bool) -> None:
             for i in summary["imports"]
         ]
         click.echo(table(["#", "FILE", "STATE", "STARTED", "BY", "ADDED", "UPDATED"], rows))
+
+
+@subjects_group.command("find")
+@click.argument("incident_id")
+@click.argument("reference")
+@json_option
+@workspace_options
+def find(incident_id: str, reference: str, as_json: bool) -> None:
+    """Show one person of INCIDENT_ID, found by their REFERENCE, and the notices they were sent.
+
+    Their personal fields need the data key (IR_KEY_FILE or IR_KEY); after a purge only the
+    proof of notice is left.
+    """
+    person = env().workspace().subjects.find(incident_id, reference)
+    if as_json:
+        emit_json(person)
+        return
+    click.echo(f"{person['incident']}: person {person['ref_sha256']} ({person['jurisdiction']}, {person['locale']})")
+    if person["fields"] is None:
+        click.echo("personal fields: destroyed (ir subjects purge)")
+    else:
+        for name, value in person["fields"].items():
+            click.echo(f"  {name}: {value}" if value else f"  {name}: -")
+    own = "" if person["own_categories"] else " (the incident's: the list named none for them)"
+    click.echo(f"data categories{own}:")
+    for entry in person["categories"]:
+        click.echo(f"  {entry['id']} ({entry['title']}): {category_label(entry)}")
+    for notice in person["notices"]:
+        sent = f" at {notice['sent_at']}, sha256 {notice['sha256']}" if notice["sent_at"] else ""
+        click.echo(f"notice {notice['template']}: {notice['status']}{sent}, Message-ID {notice['message_id'] or '-'}")
+
+
+@subjects_group.command("purge")
+@click.argument("incident_id")
+@click.option("--delete-files", is_flag=True, help="Also delete the rendered letters and outbox messages that name people.")
+@json_option
+@workspace_options
+def purge(incident_id: str, delete_files: bool, as_json: bool) -> None:
+    """Destroy the personal fields of INCIDENT_ID's people once it is closed and the workspace's
+    retention period (ir profile set retention_days=N) has passed since it closed.
+
+    Counts, the hashes of references and the proof of notice (message ids, the hashes of
+    letters and manifests, sending times) are kept. The files on disk that name people are
+    listed; --delete-files deletes them.
+    """
+    result = env().workspace().subjects.purge(incident_id, delete_files=delete_files)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"{incident_id}: destroyed the personal fields of {result.people:,} people (event #{result.seq})")
+    for folder in result.folders:
+        done = "deleted" if delete_files else "to delete"
+        click.echo(f"{done}: {len(folder.files):,} file(s) naming people in {folder.path}")
+        if not delete_files:
+            for name in folder.files[:20]:
+                click.echo(f"  {folder.path / name}")
+            if len(folder.files) > 20:
+                click.echo(f"  ... and {len(folder.files) - 20:,} more (all of them: --json)")
+    if result.listed and not delete_files:
+        click.echo(f"delete them with: ir subjects purge {incident_id} --delete-files")
+    for folder, digest in result.proofs.items():
+        click.echo(f"kept {folder}/proof.csv (sha256 {digest}): each letter's hash against its reference's hash")
 
 
 # ------------------------------------------------------------------- notices
@@ -163,6 +252,9 @@ def check(incident_id: str, template: str, jurisdictions: tuple[str, ...], as_js
             click.echo(f"  missing {item.kind} {item.name}: {item.detail}{stop}")
         for note in report.notes:
             click.echo(f"  note: {note}")
+        for entry in report.categories:
+            people = f", {entry['people']:,} people" if "people" in entry else ""
+            click.echo(f"  data: {entry['id']} ({entry['title']}): {category_label(entry)}{people}")
     if not report.ready:
         click.echo(f"ir: {len(report.missing)} thing(s) missing for {report.template}", err=True)
         raise SystemExit(2)
@@ -246,6 +338,47 @@ def send(incident_id: str, template: str, smtp: str | None, starttls: bool, cafi
     if result.stopped:
         click.echo(f"ir: error: stopped: {result.stopped}; run the same command again to continue", err=True)
         raise SystemExit(2)
+
+
+@group.command("approve")
+@click.argument("incident_id")
+@click.option("--template", "template", required=True, help="The template whose render is approved.")
+@click.option("--render", "render_seq", type=int, metavar="EVENT", help="The render's event number (default: the latest).")
+@json_option
+@workspace_options
+def approve(incident_id: str, template: str, render_seq: int | None, as_json: bool) -> None:
+    """Approve the release of a render of TEMPLATE (two-person rule).
+
+    Only the incident's privacy officer (role dpo) or legal counsel (role legal) may approve,
+    and not the person who rendered it. The approval holds for exactly what was rendered: a
+    change to the template, the facts it reads or the list of people needs a new render and
+    a new approval.
+    """
+    event = env().workspace().notices.approve(incident_id, template, render_seq=render_seq)
+    if as_json:
+        emit_json({"incident": incident_id, "seq": event.seq, **event.payload})
+        return
+    p = event.payload
+    click.echo(
+        f"approved {template} for {incident_id} (event #{event.seq}): render #{p['render_seq']} prepared by "
+        f"{p['prepared_by']}, manifest sha256 {p['manifest_sha256']}"
+    )
+
+
+@group.command("reject")
+@click.argument("incident_id")
+@click.option("--template", "template", required=True, help="The template whose render is refused.")
+@click.option("--reason", required=True, help="Why it may not be released (recorded in the timeline).")
+@click.option("--render", "render_seq", type=int, metavar="EVENT", help="The render's event number (default: the latest).")
+@json_option
+@workspace_options
+def reject(incident_id: str, template: str, reason: str, render_seq: int | None, as_json: bool) -> None:
+    """Refuse the release of a render of TEMPLATE, with a reason (withdraws an approval of it)."""
+    event = env().workspace().notices.reject(incident_id, template, reason, render_seq=render_seq)
+    if as_json:
+        emit_json({"incident": incident_id, "seq": event.seq, **event.payload})
+        return
+    click.echo(f"refused {template} for {incident_id} (event #{event.seq}): render #{event.payload['render_seq']}")
 
 
 @group.command("status")

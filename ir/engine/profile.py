@@ -32,6 +32,7 @@ KNOWN: dict[str, tuple[FactType, str]] = {
     "public_comms_provider": ("bool", "a public electronic communications service provider (UK PECR)"),
     "small_processing_agent": ("bool", "a small-scale processing agent under Brazil's LGPD (ANPD deadlines doubled)"),
     "notice_targets": ("counts", "own targets in hours for duties with no fixed period: {rule id or default: hours}"),
+    "retention_days": ("integer", "days affected people's personal data is kept after an incident closes (ir subjects purge)"),
 }
 """Profile keys ir knows, with their type and meaning; other keys are kept as given."""
 

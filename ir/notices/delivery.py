@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import smtplib
 import ssl
 import time
@@ -211,6 +212,7 @@ class Sender:
         self.run = run or uuid.uuid4().hex
         self.clock = ws.clock_for(state)
         self.streak = 0
+        self.letter: Letter | None = None
 
     def now(self) -> str:
         """The incident's time, as stored."""
@@ -258,6 +260,7 @@ class Sender:
 
     def _deliver(self, connection: Connection, key: str, letter: Letter, result: SendResult) -> None:
         """One notice, exactly once: see the module's description."""
+        self.letter = letter
         try:
             smtp = connection.open()
             code, reply = smtp.mail(connection.sender)
@@ -298,7 +301,8 @@ class Sender:
                     result.sent += 1
                     self.streak = 0
                 else:
-                    deliverydb.mark_failed(conn, self.state.id, self.template, key, reason=_reply(code, reply), at=at)
+                    reason = self.clean(_reply(code, reply))
+                    deliverydb.mark_failed(conn, self.state.id, self.template, key, reason=reason, at=at)
                     result.failed += 1
         if code == 421:
             connection.drop()
@@ -309,7 +313,7 @@ class Sender:
 
     def _refused(self, connection: Connection, key: str, code: int, reply: bytes, step: str, result: SendResult) -> None:
         """The server refused before the message: permanent (5xx) fails it, temporary retries it."""
-        reason = f"{step}: {_reply(code, reply)}"
+        reason = self.clean(f"{step}: {_reply(code, reply)}")
         if code in (421, -1):
             connection.drop()  # the server is closing the connection
         else:
@@ -324,8 +328,20 @@ class Sender:
                 deliverydb.mark_failed(conn, self.state.id, self.template, key, reason=reason, at=self.now())
             result.failed += 1
 
+    def clean(self, text: str) -> str:
+        """A server's reply with the recipient taken out: failure reasons are stored in the clear
+        (they are not personal data once the address and name are gone), and servers often
+        echo the address they refuse (``550 <anna@example.de>: no such user``)."""
+        letter = self.letter
+        if letter is not None:
+            for value in (letter.email, _name_of(letter)):
+                if len(value) >= 3:
+                    text = re.sub(re.escape(value), "<recipient>", text, flags=re.IGNORECASE)
+        return _ADDRESS_LIKE.sub("<address>", text)
+
     def _retry(self, key: str, reason: str, result: SendResult) -> None:
         """Count a temporary failure; after :data:`MAX_ATTEMPTS` the notice is marked failed."""
+        reason = self.clean(reason)
         with self.ws.store.write() as conn:
             row = deliverydb.delivery(conn, self.state.id, self.template, key)
             # A claimed notice ('sending') has had its attempt counted already.
@@ -399,6 +415,14 @@ def _stuffed(data: bytes) -> bytes:
     if text.startswith(b"."):
         text = b"." + text
     return text.replace(b"\r\n.", b"\r\n..")
+
+
+_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def _name_of(letter: Letter) -> str:
+    """The person's name as the letter's recipient line shows it (``Name <address>``)."""
+    return letter.recipient.rsplit(" <", 1)[0] if letter.recipient.endswith(">") else ""
 
 
 def _reply(code: int, reply: bytes) -> str:

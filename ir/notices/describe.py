@@ -40,3 +40,40 @@ def _sent(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     if p.get("unconfirmed"):
         text += f", {p['unconfirmed']:,} unconfirmed"
     return text
+
+
+@describer("notice.approved")
+def _approved(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return (
+        f"approved the release of {p['template']} as {p.get('role', '?')}: render #{p.get('render_seq')} prepared by "
+        f"{p.get('prepared_by', '?')} (manifest sha256 {str(p.get('manifest_sha256', ''))[:12]}…)"
+    )
+
+
+@describer("notice.rejected")
+def _rejected(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    return (
+        f"refused the release of {p['template']} as {p.get('role', '?')}: render #{p.get('render_seq')} prepared by "
+        f"{p.get('prepared_by', '?')} — {p.get('reason', '')}"
+    )
+
+
+@describer("subjects.purged")
+def _purged(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    files = p.get("files") or {}
+    text = (
+        f"destroyed the personal fields ({', '.join(p.get('fields', []))}) of {p.get('people', 0):,} people, "
+        f"{p.get('retention_days', '?')} day(s) retention after closure at {p.get('closed_at', '?')}; "
+        "kept counts, reference hashes and proof of notice"
+    )
+    if files.get("deleted"):
+        text += f"; deleted {files['deleted']:,} file(s) naming people"
+    elif files.get("listed"):
+        text += f"; {files['listed']:,} file(s) naming people listed for deletion"
+    return text
+
+
+@describer("keys.rotated")
+def _rotated(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
+    moved = ", ".join(f"{n:,} from {k}" for k, n in (p.get("from") or {}).items()) or "none"
+    return f"re-encrypted personal fields with key {p.get('to')}: {moved}; {p.get('remaining', 0):,} left under other keys"

@@ -29,7 +29,7 @@ from typing import Any
 from markupsafe import escape
 
 from ir.clock import parse_instant
-from ir.notices import pii
+from ir.notices.pii import Cipher
 from ir.notices.templates import PERSON_FIELDS, sandbox
 
 FORMATS = ("txt", "html", "eml")
@@ -108,6 +108,7 @@ class Plan:
     sender: str = ""
     seed: str = ""
     date_header: str = ""
+    incident_id: str = ""
 
 
 @dataclass
@@ -142,10 +143,16 @@ def missing_reason(fields: Sequence[str]) -> str:
 
 
 class Renderer:
-    """Renders a plan's notices (build one per process; it compiles the template once)."""
+    """Renders a plan's notices (build one per process; it compiles the template once).
 
-    def __init__(self, plan: Plan) -> None:
+    Args:
+        plan: what to render.
+        cipher: opens people's sealed personal fields (letters to people need one).
+    """
+
+    def __init__(self, plan: Plan, cipher: Cipher | None = None) -> None:
         self.plan = plan
+        self.cipher = cipher or Cipher(None)
         self.env = sandbox()
         self.env.filters.update(_filters(plan))
         self.layout = sandbox(autoescape=True).from_string(_LAYOUT)
@@ -168,13 +175,13 @@ class Renderer:
         subject = self._subject(self.subject.render(self.plan.variables))
         return Letter(self._format(text, subject), subject, recipient=self.plan.audience)
 
-    def letter(self, row: Sequence[str]) -> Letter:
-        """The letter for one person: ``row`` is (ref_hash, jurisdiction, locale, categories, pii)."""
+    def letter(self, row: Sequence[Any]) -> Letter:
+        """The letter for one person: ``row`` is (ref_hash, jurisdiction, locale, categories, sealed pii)."""
         letter = self._letter(row)
         letter.reference = letter.reference or self._reference
         return letter
 
-    def _letter(self, row: Sequence[str]) -> Letter:
+    def _letter(self, row: Sequence[Any]) -> Letter:
         values = self.person(row)
         self._reference = values["reference"]
         missing = [f for f in self.plan.required if not values[f]]
@@ -209,10 +216,10 @@ class Renderer:
             return self._email(row[0], values, subject, tidy_txt(self._txt(text)), tidy_html(self._html(text, subject)), recipient)
         return Letter(self._format(text, subject), subject, values["email"], recipient)
 
-    def person(self, row: Sequence[str]) -> dict[str, str]:
+    def person(self, row: Sequence[Any]) -> dict[str, str]:
         """A person's fields as templates see them (before defaults)."""
-        key, jurisdiction, locale, categories, packed = row[:5]
-        who = pii.unpack(packed)
+        key, jurisdiction, locale, categories, sealed = row[:5]
+        who = self.cipher.open(self.plan.incident_id, key, sealed)
         text = self._categories.get(categories)
         if text is None:
             own = json.loads(categories)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ir.errors import InvalidInput
@@ -162,6 +162,10 @@ class Reject(Exception):
     """A row that cannot be imported, with the reason."""
 
 
+Seal = Callable[[str, str], bytes]
+"""Seals a person's packed fields for storage: (ref_hash, packed) -> sealed value."""
+
+
 class RowChecker:
     """Checks rows and turns the good ones into what the store keeps.
 
@@ -169,10 +173,14 @@ class RowChecker:
         columns: where each field is in a row.
         categories: category words -> category id (ids, English and Chinese titles, lower
             case); None accepts any lower-case id.
+        seal: seals the personal fields (see :mod:`ir.notices.pii`); rows leave the checker
+            already sealed, so nothing downstream (sorted runs on disk included) holds them
+            in the clear.
     """
 
-    def __init__(self, columns: ColumnMap, categories: Mapping[str, str] | None = None) -> None:
+    def __init__(self, columns: ColumnMap, categories: Mapping[str, str] | None, seal: Seal) -> None:
         self.columns = columns
+        self.seal = seal
         self.width = len(columns.header)
         self.categories = categories
         # A missing column reads the empty string appended after the row's last field.
@@ -187,12 +195,12 @@ class RowChecker:
         padded = [*record[: self.width], *[""] * (self.width + 1 - min(len(record), self.width))]
         return list(self._get(padded))
 
-    def check(self, line: int, record: list[str]) -> tuple[str, int, str, str, str, str]:
+    def check(self, line: int, record: list[str]) -> tuple[str, int, str, str, str, bytes]:
         """Check one row.
 
         Returns:
             ``(ref_hash, line, jurisdiction, locale, categories, pii)``, where categories is a
-            JSON list of ids and pii the packed personal fields; tuples sort by person, then line.
+            JSON list of ids and pii the sealed personal fields; tuples sort by person, then line.
 
         Raises:
             Reject: with the reason the row cannot be imported.
@@ -228,13 +236,14 @@ class RowChecker:
         if address and ("\n" in address or "\r" in address or len(address) > LIMITS["postal_address"] or not address.isprintable()):
             address = _address(address)
         where = self._jurisdictions.get(jurisdiction) or self._jurisdiction(jurisdiction)
+        key = _short_sha256(reference.encode("utf-8")).hexdigest()
         return (
-            _short_sha256(reference.encode("utf-8")).hexdigest(),
+            key,
             line,
             where,
             self._locales.get((locale, where)) or self._locale(locale, where),
             self._category_lists.get(categories) or self._categories(categories),
-            pii.pack(reference, name, email, phone, address),
+            self.seal(key, pii.pack(reference, name, email, phone, address)),
         )
 
     def _jurisdiction(self, raw: str) -> str:

@@ -36,6 +36,7 @@ from ir.errors import InvalidInput, Refused
 from ir.notices.letters import Letter, Plan, Renderer, missing_reason
 from ir.notices.lifeline import die_with_parent
 from ir.notices.people import safe_cell
+from ir.notices.pii import Cipher
 from ir.notices.templates import safe_name
 
 MANIFEST = "manifest.csv"
@@ -50,8 +51,8 @@ CHUNK = 1_000
 INLINE_BELOW = 2_000
 """Fewer people than this are rendered in the main process (starting workers costs more)."""
 
-Row = tuple[str, str, str, str, str]
-"""A person as read from the store: (ref_hash, jurisdiction, locale, categories, pii)."""
+Row = tuple[str, str, str, str, bytes | None]
+"""A person as read from the store: (ref_hash, jurisdiction, locale, categories, sealed pii)."""
 
 Pages = Callable[[str], Iterator[list[Row]]]
 """Gives the people after a key, a page at a time, in key order."""
@@ -118,10 +119,12 @@ def render_people(
     expected: int,
     progress: Callable[[int, int], None] | None,
     bundle: int = 0,
+    cipher: Cipher | None = None,
 ) -> Outcome:
     """Render one letter per person into ``out`` (resuming an interrupted run).
 
     Args:
+        cipher: opens the people's sealed personal fields.
         bundle: put this many letters in each file (0: one file per letter): text letters
             separated by form feeds, e-mails as an mbox.
     """
@@ -135,7 +138,7 @@ def render_people(
     try:
         chunks = _numbered(_chunks(pages(done["key"]), bundle or CHUNK), bundles if bundle else None)
         remaining = expected - outcome.count - outcome.skipped
-        for last, written, listed, missed, unlisted in _run(chunks, plan, out, ext, workers, remaining):
+        for last, written, listed, missed, unlisted in _run(chunks, plan, out, ext, workers, remaining, cipher):
             bundles += bool(bundle)
             manifest.write(listed)
             manifest.flush()
@@ -246,17 +249,19 @@ Result = tuple[str, int, bytes, int, bytes]
 people skipped, their skipped.csv lines)."""
 
 
-def _run(chunks: Iterator[Chunk], plan: Plan, out: Path, ext: str, workers: int, remaining: int) -> Iterator[Result]:
+def _run(
+    chunks: Iterator[Chunk], plan: Plan, out: Path, ext: str, workers: int, remaining: int, cipher: Cipher | None
+) -> Iterator[Result]:
     """Yield each chunk's result in order, rendering in worker processes when worth it."""
     if workers <= 1 or remaining < INLINE_BELOW:
-        _init(plan, str(out), ext)
+        _init(plan, str(out), ext, cipher)
         for chunk in chunks:
             yield _render_chunk(chunk)
         return
-    # Fork: workers start at once and inherit the compiled plan; they never use the parent's
-    # database handle.
+    # Fork: workers start at once and inherit the compiled plan and the key without either
+    # being written anywhere; they never use the parent's database handle.
     context = multiprocessing.get_context("fork")
-    initargs = (plan, str(out), ext, os.getpid())
+    initargs = (plan, str(out), ext, cipher, os.getpid())
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=initargs) as pool:
         # A bounded window of chunks in flight keeps memory flat whatever the number of people.
         window: collections.deque[Future[Result]] = collections.deque()
@@ -271,12 +276,12 @@ def _run(chunks: Iterator[Chunk], plan: Plan, out: Path, ext: str, workers: int,
 _STATE: dict[str, Any] = {}
 
 
-def _init(plan: Plan, out: str, ext: str, parent_pid: int | None = None) -> None:
+def _init(plan: Plan, out: str, ext: str, cipher: Cipher | None, parent_pid: int | None = None) -> None:
     """Set up a worker: compile the template once, remember where letters go."""
     if parent_pid is not None:
         die_with_parent(parent_pid)
     _STATE.clear()
-    _STATE.update(renderer=Renderer(plan), out=out, ext=ext, folders={})
+    _STATE.update(renderer=Renderer(plan, cipher), out=out, ext=ext, folders={})
 
 
 def _render_chunk(chunk: Chunk) -> Result:

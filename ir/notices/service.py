@@ -17,13 +17,15 @@ from ir.clock import format_instant, parse_instant
 from ir.engine.commands import NewEvent
 from ir.engine.state import IncidentState
 from ir.errors import ContentErrors, InvalidInput, Refused
-from ir.notices import pii
 from ir.notices import render as renderer
+from ir.notices import approvals
+from ir.notices.approvals import GUARDED, Approvals
 from ir.notices.delivery import Sender, SendResult, Server
+from ir.notices.keys import NoKey
 from ir.notices.letters import FORMATS, Plan, Renderer, format_date
 from ir.notices.subjects import category_titles
 from ir.notices.templates import NoticeTemplate, TemplateCatalog, safe_name
-from ir.store import canonical_json
+from ir.store import Event, canonical_json
 from ir.store import events as eventlog
 from ir.store import notices as deliverydb
 from ir.store import subjects as subjectdb
@@ -64,7 +66,8 @@ class CheckReport:
     Attributes:
         people: people the notice would go to (individual notices).
         missing: what must be supplied.
-        notes: things worth knowing that do not stop rendering.
+        notes: things worth knowing that do not stop rendering (and where its release stands).
+        categories: the data categories involved, each with its sensitivity class.
     """
 
     incident_id: str
@@ -73,6 +76,7 @@ class CheckReport:
     people: int = 0
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -94,6 +98,7 @@ class CheckReport:
             "ready": self.ready,
             "missing": [m.as_dict() for m in self.missing],
             "notes": self.notes,
+            "categories": self.categories,
         }
 
 
@@ -124,6 +129,7 @@ class NoticeService:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.catalog = TemplateCatalog(ws.content)
+        self.approvals = Approvals(ws)
 
     # --------------------------------------------------------------- templates
 
@@ -161,10 +167,14 @@ class NoticeService:
         for name in tpl.meta.needs.facts:
             if _empty(state.facts.get(name)):
                 report.missing.append(Missing("fact", name, f"not set: ir incident set {incident_id} {name}=..."))
+        selection = self.selection(tpl, jurisdictions)
+        report.categories = self.ws.subjects.categories(state.id, people=tpl.meta.audience == "individual")
         if tpl.meta.audience == "individual":
-            self._check_people(state, tpl, self.selection(tpl, jurisdictions), report)
+            self._check_people(state, tpl, selection, report)
         if hasattr(self.ws, "obligations"):
             self._check_rules(state, tpl, report)
+        if tpl.meta.audience in GUARDED:
+            report.notes.append(self.approvals.describe(state, tpl, self._inputs(state, tpl, selection)))
         return report
 
     def selection(self, tpl: NoticeTemplate, jurisdictions: Sequence[str] | None) -> list[str]:
@@ -186,11 +196,16 @@ class NoticeService:
                 Missing("people", "subjects", f"no affected people{where}: ir subjects import {state.id} FILE.csv")
             )
             return
+        try:
+            cipher = self.ws.keys.cipher("checking people's fields")
+        except NoKey as exc:
+            report.notes.append(f"people's fields were not checked: {exc}")
+            return
         lacking: Counter[str] = Counter()
         no_email = other_language = 0
         for rows in self.people(state.id, "", selection):
             for row in rows:
-                who = pii.unpack(row[4])
+                who = cipher.open(state.id, row[0], row[4])
                 values = {"name": who.name, "email": who.email, "phone": who.phone, "postal_address": who.postal_address,
                           "reference": who.reference, "jurisdiction": row[1], "locale": row[2]}
                 for name in tpl.meta.needs.person:
@@ -281,6 +296,7 @@ class NoticeService:
             raise InvalidInput("--bundle N takes text or e-mail letters to people (HTML letters are one file each)")
         selection = self.selection(tpl, jurisdictions)
         self._require_ready(state, tpl, selection)
+        cipher = self.ws.keys.cipher(f"rendering letters to people for {state.id}") if tpl.meta.audience == "individual" else None
         folder_state = self._folder_state(state, tpl, fmt, selection, sender, bundle)
         recorded, resumed = renderer.prepare_folder(out, folder_state)
         plan = self.plan(state, tpl, fmt, parse_instant(recorded["notice_date"]), sender=sender)
@@ -289,12 +305,12 @@ class NoticeService:
                 expected = subjectdb.count_selected(conn, state.id, selection)
             outcome = renderer.render_people(
                 out, plan, lambda after: self.people(state.id, after, selection), fmt,
-                workers=workers or os.cpu_count() or 1, expected=expected, progress=progress, bundle=bundle,
+                workers=workers or os.cpu_count() or 1, expected=expected, progress=progress, bundle=bundle, cipher=cipher,
             )
         else:
             outcome = renderer.render_document(out, plan, fmt)
         outcome.resumed = resumed
-        seq = self._recorded(state, tpl, fmt, out, outcome)
+        seq = self._recorded(state, tpl, fmt, out, outcome, recorded)
         return RenderResult(
             incident_id, tpl.id, fmt, str(out), outcome.count, outcome.skipped, outcome.rendered,
             str(out / renderer.MANIFEST), outcome.manifest_sha256, resumed, seq,
@@ -319,11 +335,18 @@ class NoticeService:
             incident_categories=tuple(categories) if isinstance(categories, list) else (),
             required=tuple(meta.needs.person), defaults=dict(meta.person_defaults),
             exercise=state.mode == "drill", sender=sender or "", seed=f"{state.id}/{meta.id}",
-            date_header=format_datetime(when.astimezone(dt.timezone.utc)),
+            date_header=format_datetime(when.astimezone(dt.timezone.utc)), incident_id=state.id,
         )
 
     def _require_ready(self, state: IncidentState, tpl: NoticeTemplate, selection: list[str]) -> None:
         self.ws.subjects.require_complete(state.id)
+        if tpl.meta.audience == "individual":
+            purged = self.ws.subjects.purged(state.id)
+            if purged is not None:
+                raise Refused(
+                    f"the personal fields of {state.id}'s people were destroyed at {purged.at} by {purged.actor} "
+                    f"(ir subjects purge, event #{purged.seq}): no letter to a person can be rendered or sent"
+                )
         missing = [n for n in tpl.meta.needs.facts if _empty(state.facts.get(n))]
         if missing:
             raise Refused(
@@ -336,19 +359,25 @@ class NoticeService:
                     where = f" in {', '.join(selection)}" if selection else ""
                     raise Refused(f"{state.id} has no affected people{where} to write to (ir subjects import)")
 
-    def _folder_state(
-        self, state: IncidentState, tpl: NoticeTemplate, fmt: str, selection: list[str], sender: str | None, bundle: int
-    ) -> dict[str, Any]:
-        """What an output folder holds: a rerun resumes only if all of it is the same."""
+    def _inputs(self, state: IncidentState, tpl: NoticeTemplate, selection: list[str]) -> dict[str, Any]:
+        """What fixes the words of a notice: a release must send from the inputs that were approved."""
         facts = {name: state.facts.get(name) for name in tpl.facts}
         return {
             "incident": state.id,
             "template": tpl.id,
             "template_sha256": tpl.digest,
-            "format": fmt,
             "jurisdictions": selection,
             "facts_sha256": hashlib.sha256(canonical_json(facts).encode("utf-8")).hexdigest(),
             "subjects_seq": self._subjects_seq(state.id),
+        }
+
+    def _folder_state(
+        self, state: IncidentState, tpl: NoticeTemplate, fmt: str, selection: list[str], sender: str | None, bundle: int
+    ) -> dict[str, Any]:
+        """What an output folder holds: a rerun resumes only if all of it is the same."""
+        return {
+            **self._inputs(state, tpl, selection),
+            "format": fmt,
             "sender": sender or "",
             "bundle": bundle,
             "notice_date": format_instant(self.ws.clock_for(state).now()),
@@ -359,12 +388,16 @@ class NoticeService:
             seqs = [e.seq for e in eventlog.read_events(conn, incident_id, kinds=["subjects.imported"])]
         return max(seqs, default=0)
 
-    def _recorded(self, state: IncidentState, tpl: NoticeTemplate, fmt: str, out: Path, outcome: renderer.Outcome) -> int | None:
-        """Append ``notices.rendered`` unless this very manifest was recorded already."""
+    def _recorded(
+        self, state: IncidentState, tpl: NoticeTemplate, fmt: str, out: Path, outcome: renderer.Outcome, folder: dict[str, Any]
+    ) -> int | None:
+        """Append ``notices.rendered`` (with the inputs an approval binds to) unless this very
+        manifest was recorded already."""
         with self.ws.store.read() as conn:
             for ev in eventlog.read_events(conn, state.id, kinds=["notices.rendered"]):
                 if ev.payload.get("manifest_sha256") == outcome.manifest_sha256 and ev.payload.get("out") == str(out):
                     return ev.seq
+        inputs = {k: folder[k] for k in ("incident", "template", "template_sha256", "jurisdictions", "facts_sha256", "subjects_seq")}
         payload = {
             "template": tpl.id,
             "format": fmt,
@@ -372,6 +405,9 @@ class NoticeService:
             "skipped": outcome.skipped,
             "manifest_sha256": outcome.manifest_sha256,
             "out": str(out),
+            "inputs": inputs,
+            "inputs_sha256": approvals.digest(inputs),
+            "notice_date": folder["notice_date"],
         }
         events = self.ws.incidents.record(state.id, [NewEvent("notices.rendered", payload)])
         return events[0].seq
@@ -409,6 +445,8 @@ class NoticeService:
             raise InvalidInput(f"{tpl.id} is for the {tpl.meta.audience}, not for each person; render it and submit it yourself")
         selection = self.selection(tpl, jurisdictions)
         self._require_ready(state, tpl, selection)
+        release = self.approvals.require(state, tpl, self._inputs(state, tpl, selection))
+        cipher = self.ws.keys.cipher(f"sending notices to people for {state.id}")
         address = (sender or str(state.facts.get("notice_sender") or "")).strip()
         if not _ADDRESS.fullmatch(address):
             raise InvalidInput(f"--from '{address}': give the notices' sender as an e-mail address" if address
@@ -429,8 +467,9 @@ class NoticeService:
                 deliverydb.requeue(conn, state.id, tpl.id, deliverydb.SENDING, at)
             if retry_failed:
                 deliverydb.requeue(conn, state.id, tpl.id, deliverydb.FAILED, at)
-        plan = self.plan(state, tpl, "eml", clock.now(), sender=address)
-        worker = Sender(self.ws, state, tpl.id, Renderer(plan))
+        # The letters carry the approved render's date, so they are word for word what was approved.
+        plan = self.plan(state, tpl, "eml", parse_instant(release.notice_date), sender=address)
+        worker = Sender(self.ws, state, tpl.id, Renderer(plan, cipher))
         result = SendResult(state.id, tpl.id)
         if drill:
             folder = self.ws.store.path.parent / "outbox" / safe_name(state.id, 64)
@@ -441,6 +480,26 @@ class NoticeService:
             worker.send_smtp(server, address, rate, result)
         worker.finish(result)
         return result
+
+    # --------------------------------------------------------------- approvals
+
+    def approve(self, incident_id: str, template_id: str, *, render_seq: int | None = None,
+                jurisdictions: Sequence[str] | None = None) -> Event:
+        """Approve the release of a render of ``template_id`` (the latest unless ``render_seq``).
+
+        Raises:
+            Refused: the two-person rule is not met, or the render is out of date.
+        """
+        state = self.ws.incidents.get(incident_id)
+        tpl = self.template(template_id)
+        render = self.approvals.render_of(state, tpl, render_seq)
+        selection = (render.payload.get("inputs") or {}).get("jurisdictions", self.selection(tpl, jurisdictions))
+        return self.approvals.approve(state, tpl, self._inputs(state, tpl, list(selection)), render.seq)
+
+    def reject(self, incident_id: str, template_id: str, reason: str, *, render_seq: int | None = None) -> Event:
+        """Refuse the release of a render of ``template_id`` (the latest unless ``render_seq``), with a reason."""
+        state = self.ws.incidents.get(incident_id)
+        return self.approvals.reject(state, self.template(template_id), reason, render_seq)
 
     def status(self, incident_id: str, template_id: str | None = None) -> dict[str, Any]:
         """Delivery status by template: counts, unconfirmed notices and failures."""

@@ -20,7 +20,7 @@ from ir.errors import InvalidInput
 from ir.notices import pii, runs
 from ir.notices.csvsource import SourceFile, records
 from ir.notices.lifeline import die_with_parent
-from ir.notices.people import ColumnMap, Reject, RowChecker, map_columns
+from ir.notices.people import ColumnMap, Reject, RowChecker, Seal, map_columns
 
 PARALLEL_BYTES = 4 << 20
 """Files smaller than this are checked in the main process (starting workers costs more)."""
@@ -31,8 +31,11 @@ BATCH = 2_000
 Progress = Callable[[int, int], None]
 """Told (done, total) as work proceeds."""
 
-Row = tuple[str, int, str, str, str, str]
-"""A checked row: (ref_hash, line, jurisdiction, locale, categories JSON, pii)."""
+Row = tuple[str, int, str, str, str, bytes]
+"""A checked row: (ref_hash, line, jurisdiction, locale, categories JSON, sealed pii)."""
+
+Unseal = Callable[[str, bytes], str]
+"""Opens a sealed value: (ref_hash, sealed) -> packed personal fields."""
 
 
 @dataclass
@@ -53,7 +56,7 @@ class Staged:
     rows: int
     rejected: int
 
-    def accepted(self) -> Iterator[tuple[str, int, str, str, str, str]]:
+    def accepted(self) -> Iterator[Row]:
         """Accepted rows in key order: by person (ref_hash), then line."""
         return runs.merge(self.runs)
 
@@ -74,20 +77,24 @@ class Ordered:
         duplicates: runs of rows whose reference repeats an earlier line (rejects).
         duplicate_count: how many such rows.
         by_jurisdiction: accepted people by jurisdiction.
+        by_categories: accepted people by their category list (JSON).
     """
 
     duplicates: list[Path]
     duplicate_count: int
     by_jurisdiction: dict[str, int]
+    by_categories: dict[str, int]
 
 
 def in_key_order(
-    staged: Staged, folder: Path, size: int, prepare: Callable[[list[Row]], Any], *, after: str = "", parallel: bool
+    staged: Staged, folder: Path, size: int, prepare: Callable[[list[Row]], Any], unseal: Unseal, *, after: str = "",
+    parallel: bool,
 ) -> tuple[Iterator[tuple[int, Any]], list[Ordered]]:
     """The first row of each person, in key order, in batches; repeats go to duplicate runs.
 
     Args:
         prepare: turns a batch of rows into what the writer needs (run beside it when parallel).
+        unseal: opens a repeated row's fields for the rejects file.
         after: skip people up to this key (written by an interrupted run); they still count.
 
     Returns:
@@ -96,24 +103,27 @@ def in_key_order(
     """
     summary: list[Ordered] = []
     if not parallel:
-        return _ordered_batches(staged.runs, folder, size, prepare, after, summary), summary
-    return _ordered_in_child(staged.runs, folder, size, prepare, after, summary), summary
+        return _ordered_batches(staged.runs, folder, size, prepare, unseal, after, summary), summary
+    return _ordered_in_child(staged.runs, folder, size, prepare, unseal, after, summary), summary
 
 
 def _ordered_batches(
-    paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str, summary: list[Ordered]
+    paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], unseal: Unseal, after: str,
+    summary: list[Ordered],
 ) -> Iterator[tuple[int, Any]]:
     duplicates = runs.RunWriter(folder, "dup")
     by_jurisdiction: dict[str, int] = {}
+    by_categories: dict[str, int] = {}
     last, first_line = "", 0
     batch: list[Row] = []
     taken = 0
     for row in runs.merge(paths):
         if row[0] == last:
-            duplicates.add((row[1], f"reference repeats line {first_line}", _fields_of(row)))
+            duplicates.add((row[1], f"reference repeats line {first_line}", _fields_of(row, unseal)))
             continue
         last, first_line = row[0], row[1]
         by_jurisdiction[row[2]] = by_jurisdiction.get(row[2], 0) + 1
+        by_categories[row[4]] = by_categories.get(row[4], 0) + 1
         taken += 1
         if row[0] <= after:
             continue
@@ -123,23 +133,25 @@ def _ordered_batches(
             batch = []
     if batch:
         yield taken, prepare(batch)
-    summary.append(Ordered(duplicates.close(), duplicates.count, by_jurisdiction))
+    summary.append(Ordered(duplicates.close(), duplicates.count, by_jurisdiction, by_categories))
 
 
-def _fields_of(row: Row) -> list[str]:
-    """A stored row's fields as the rejects file lists them."""
-    person = pii.unpack(row[5])
+def _fields_of(row: Row, unseal: Unseal) -> list[str]:
+    """A checked row's fields as the rejects file lists them."""
+    person = pii.unpack(unseal(row[0], row[5]))
     categories = ";".join(json.loads(row[4]))
     return [person.reference, person.name, person.email, person.phone, person.postal_address, row[2], row[3], categories]
 
 
 def _ordered_in_child(
-    paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str, summary: list[Ordered]
+    paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], unseal: Unseal, after: str,
+    summary: list[Ordered],
 ) -> Iterator[tuple[int, Any]]:
     """:func:`_ordered_batches` in a forked process, so merging overlaps with the store's writes."""
     context = multiprocessing.get_context("fork")
     out: Any = context.Queue(maxsize=4)
-    proc = context.Process(target=_order_worker, args=(out, paths, folder, size, prepare, after, os.getpid()), daemon=True)
+    args = (out, paths, folder, size, prepare, unseal, after, os.getpid())
+    proc = context.Process(target=_order_worker, args=args, daemon=True)
     proc.start()
     try:
         while True:
@@ -155,12 +167,13 @@ def _ordered_in_child(
 
 
 def _order_worker(
-    out: Any, paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], after: str, parent_pid: int
+    out: Any, paths: list[Path], folder: Path, size: int, prepare: Callable[[list[Row]], Any], unseal: Unseal, after: str,
+    parent_pid: int,
 ) -> None:
     die_with_parent(parent_pid)
     try:
         summary: list[Ordered] = []
-        for item in _ordered_batches(paths, folder, size, prepare, after, summary):
+        for item in _ordered_batches(paths, folder, size, prepare, unseal, after, summary):
             out.put(item)
         out.put(summary[0])
     except BaseException as exc:  # report, never print a traceback from a helper process
@@ -185,25 +198,26 @@ def stage(
     columns: ColumnMap,
     categories: Mapping[str, str] | None,
     folder: Path,
+    seal: Seal,
     *,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Staged:
-    """Read, check and sort every row of ``source`` (after its header) into runs in ``folder``."""
+    """Read, check, seal and sort every row of ``source`` (after its header) into runs in ``folder``."""
     position = [0]
     stream = records(source, position)
     next(stream, None)  # the header, read by read_header
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count <= 1 or source.size < PARALLEL_BYTES:
-        return _stage_here(stream, columns, categories, folder, source.size, position, progress)
-    return _stage_parallel(stream, columns, categories, folder, count, source.size, position, progress)
+        return _stage_here(stream, columns, categories, folder, seal, source.size, position, progress)
+    return _stage_parallel(stream, columns, categories, folder, seal, count, source.size, position, progress)
 
 
 class _Collector:
     """Checks batches of records into a run writer for good rows and one for rejects."""
 
-    def __init__(self, columns: ColumnMap, categories: Mapping[str, str] | None, folder: Path, prefix: str) -> None:
-        self.checker = RowChecker(columns, categories)
+    def __init__(self, columns: ColumnMap, categories: Mapping[str, str] | None, folder: Path, prefix: str, seal: Seal) -> None:
+        self.checker = RowChecker(columns, categories, seal)
         self.good = runs.RunWriter(folder, f"{prefix}-ok")
         self.bad = runs.RunWriter(folder, f"{prefix}-bad")
         self.rows = 0
@@ -276,11 +290,12 @@ def _stage_here(
     columns: ColumnMap,
     categories: Mapping[str, str] | None,
     folder: Path,
+    seal: Seal,
     size: int,
     position: list[int],
     progress: Progress | None,
 ) -> Staged:
-    collector = _Collector(columns, categories, folder, "main")
+    collector = _Collector(columns, categories, folder, "main", seal)
     for batch in _batches(stream):
         collector.take(batch)
         if progress:
@@ -294,6 +309,7 @@ def _stage_parallel(
     columns: ColumnMap,
     categories: Mapping[str, str] | None,
     folder: Path,
+    seal: Seal,
     count: int,
     size: int,
     position: list[int],
@@ -304,7 +320,9 @@ def _stage_parallel(
     tasks: Any = context.Queue(maxsize=count * 4)
     results: Any = context.Queue()
     procs = [
-        context.Process(target=_worker, args=(tasks, results, columns, categories, folder, f"w{n}", os.getpid()), daemon=True)
+        context.Process(
+            target=_worker, args=(tasks, results, columns, categories, folder, f"w{n}", seal, os.getpid()), daemon=True
+        )
         for n in range(count)
     ]
     try:
@@ -357,12 +375,12 @@ def _receive(results: Any, procs: list[Any]) -> Any:
 
 def _worker(
     tasks: Any, results: Any, columns: ColumnMap, categories: Mapping[str, str] | None, folder: Path, prefix: str,
-    parent_pid: int,
+    seal: Seal, parent_pid: int,
 ) -> None:
     """Worker process: check batches until told to stop, then report its runs."""
     die_with_parent(parent_pid)
     try:
-        collector = _Collector(columns, categories, folder, prefix)
+        collector = _Collector(columns, categories, folder, prefix, seal)
         while (batch := tasks.get()) is not None:
             collector.take_packed(batch)
         results.put(collector.close())

@@ -32,12 +32,17 @@ from ir.engine.playbook import Playbook
 from ir.engine.state import IncidentState
 from ir.errors import InvalidInput, IrError, NotFound, Refused
 from ir.i18n import pick
-from ir.notices import describe, runs  # noqa: F401  (describe: timeline text)
+from ir.notices import classify, describe, runs  # noqa: F401  (describe: timeline text)
+from ir.notices import purge as purging
 from ir.notices.csvsource import SourceFile, open_source
-from ir.notices.people import FIELDS, parse_mapping, safe_cell
+from ir.notices.people import FIELDS, parse_mapping, ref_hash, safe_cell
+from ir.notices.pii import PERSONAL_FIELDS, Cipher
+from ir.notices.purge import PurgeResult
 from ir.notices.staging import Ordered, Progress, Staged, in_key_order, read_header, stage
 from ir.store import canonical_json
+from ir.store import events as eventlog
 from ir.store import incidents as incidentdb
+from ir.store import notices as deliverydb
 from ir.store import subjects as subjectdb
 
 if TYPE_CHECKING:
@@ -66,6 +71,9 @@ class ImportResult:
         unchanged: people already there with the same data.
         rejected: rows that failed a check, including repeated references.
         by_jurisdiction: people in this file by jurisdiction (accepted rows only).
+        by_category: people in this file by the data categories their row names (accepted rows
+            only; a person naming none is counted under the incident's categories when shown).
+        without_categories: accepted people whose row names no category.
         rejects: the rejects file, if any row was rejected.
         ignored_columns: headings that were not imported.
         resumed: this run finished an import that had been interrupted.
@@ -82,6 +90,8 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     by_jurisdiction: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    without_categories: int = 0
     rejects: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     resumed: bool = False
@@ -107,6 +117,8 @@ class ImportResult:
         return {
             "incident": self.incident_id,
             **self.payload(),
+            "by_category": dict(sorted(self.by_category.items())),
+            "without_categories": self.without_categories,
             "rejects": self.rejects,
             "ignored_columns": self.ignored_columns,
             "resumed": self.resumed,
@@ -124,11 +136,13 @@ class SubjectService:
     # ----------------------------------------------------------------- queries
 
     def summary(self, incident_id: str) -> dict[str, Any]:
-        """People stored for the incident: total, by jurisdiction and locale, and the imports."""
+        """People stored for the incident: total, by jurisdiction and locale, the data categories
+        (classified) and the imports. Needs no key: none of this is personal."""
         self.ws.incidents.get(incident_id)
         with self.ws.store.read() as conn:
             counts = subjectdb.counts(conn, incident_id)
             history = subjectdb.imports(conn, incident_id)
+            purged, _kept = subjectdb.purged_count(conn, incident_id)
         by_j: Counter[str] = Counter()
         by_l: Counter[str] = Counter()
         for (jurisdiction, locale), n in counts.items():
@@ -139,8 +153,67 @@ class SubjectService:
             "total": sum(counts.values()),
             "by_jurisdiction": dict(sorted(by_j.items())),
             "by_locale": dict(sorted(by_l.items())),
+            "categories": self.categories(incident_id),
+            "purged": purged,
             "imports": history,
         }
+
+    def categories(self, incident_id: str, *, people: bool = True) -> list[dict[str, Any]]:
+        """The data categories involved in the incident, each with its sensitivity class and
+        PIPL mark, and (``people``) how many people each concerns."""
+        state = self.ws.incidents.get(incident_id)
+        by_list = None
+        if people:
+            with self.ws.store.read() as conn:
+                by_list = subjectdb.category_lists(conn, incident_id)
+        titles = category_titles(self.ws.incidents.playbook_of(state), self.ws.lang)
+        return classify.listing(by_list, classify.incident_categories(state.facts), titles)
+
+    def find(self, incident_id: str, reference: str) -> dict[str, Any]:
+        """One person, found by their reference: their fields (needs the key), categories and notices.
+
+        Raises:
+            NotFound: nobody with that reference in the incident.
+            NoKey: no key is configured and the person's fields are still held.
+        """
+        state = self.ws.incidents.get(incident_id)
+        key = ref_hash(reference.strip())
+        with self.ws.store.read() as conn:
+            row = subjectdb.one(conn, state.id, key)
+            notices = deliverydb.for_person(conn, state.id, key)
+        if row is None:
+            raise NotFound(f"nobody with that reference among the people of {state.id}")
+        jurisdiction, locale, categories, sealed, key_id, import_id = row
+        fields: dict[str, str] | None = None
+        if sealed is not None:
+            person = self.ws.keys.cipher(f"showing a person of {state.id}").open(state.id, key, sealed)
+            fields = {name: getattr(person, name) for name in PERSONAL_FIELDS}
+        titles = category_titles(self.ws.incidents.playbook_of(state), self.ws.lang)
+        own = json.loads(categories)
+        return {
+            "incident": state.id,
+            "ref_sha256": key,
+            "jurisdiction": jurisdiction,
+            "locale": locale,
+            "categories": [classify.classify(c, titles) for c in own or classify.incident_categories(state.facts)],
+            "own_categories": bool(own),
+            "fields": fields,
+            "purged": sealed is None,
+            "key": key_id,
+            "import": import_id,
+            "notices": notices,
+        }
+
+    def purge(self, incident_id: str, *, delete_files: bool = False) -> PurgeResult:
+        """Destroy the personal fields of a closed incident's people once retention has passed
+        (see :mod:`ir.notices.purge`)."""
+        return purging.purge(self.ws, incident_id, delete_files=delete_files)
+
+    def purged(self, incident_id: str) -> Any:
+        """The incident's last ``subjects.purged`` event that destroyed anything, or None."""
+        with self.ws.store.read() as conn:
+            found = [e for e in eventlog.read_events(conn, incident_id, kinds=["subjects.purged"]) if e.payload.get("people")]
+        return found[-1] if found else None
 
     def unfinished(self, incident_id: str) -> list[subjectdb.ImportRecord]:
         """Imports into the incident that were interrupted and not run again to the end."""
@@ -192,6 +265,7 @@ class SubjectService:
         state = self.ws.incidents.get(incident_id)
         if state.final:
             raise Refused(f"incident {incident_id} is closed; its list of affected people can no longer change")
+        cipher = self.ws.keys.cipher(f"importing people into {incident_id}")
         chosen = parse_mapping(mapping)
         source = open_source(Path(path), encoding)
         columns = read_header(source, chosen)
@@ -205,11 +279,12 @@ class SubjectService:
         shutil.rmtree(folder, ignore_errors=True)
         try:
             folder.mkdir(mode=0o700)
-            staged = stage(source, columns, vocabulary, folder, workers=workers, progress=progress)
+            seal = functools.partial(cipher.seal, state.id)
+            staged = stage(source, columns, vocabulary, folder, seal, workers=workers, progress=progress)
             result = ImportResult(incident_id, source.path.name, source.sha256, source.encoding_name, resumed=resumed)
             result.rows, result.rejected = staged.rows, staged.rejected
             result.ignored_columns = staged.columns.ignored
-            ordered = self._write(state, record, staged, folder, result, progress)
+            ordered = self._write(state, record, staged, folder, result, progress, cipher)
             reject_runs = staged.reject_runs + ordered.duplicates
             result.rejected += ordered.duplicate_count
             result.rejects = str(write_rejects(target, runs.merge(reject_runs))) if reject_runs else None
@@ -268,23 +343,27 @@ class SubjectService:
         folder: Path,
         result: ImportResult,
         progress: Progress | None,
+        cipher: Cipher,
     ) -> Ordered:
         """Write the people in key order, a batch per transaction; count them and find repeats."""
         result.imported, result.updated, result.unchanged = record.imported, record.updated, record.unchanged
         accepted = staged.rows - staged.rejected
         parallel = accepted >= PARALLEL_PEOPLE and (os.cpu_count() or 1) > 1
-        prepare = functools.partial(subjectdb.prepare, state.id, record.id)
-        batches, summary = in_key_order(staged, folder, BATCH, prepare, after=record.merged_key, parallel=parallel)
+        prepare = functools.partial(subjectdb.prepare, state.id, record.id, cipher.key_id)
+        unseal = functools.partial(cipher.open_packed, state.id)
+        batches, summary = in_key_order(staged, folder, BATCH, prepare, unseal, after=record.merged_key, parallel=parallel)
         for done, batch in batches:
-            record = self._commit(state, record, batch, result)
+            record = self._commit(state, record, batch, result, cipher)
             if progress:
                 progress(done, accepted)
         ordered = summary[0]
         result.by_jurisdiction = ordered.by_jurisdiction
+        result.by_category, result.without_categories = _category_totals(ordered.by_categories)
         return ordered
 
     def _commit(
-        self, state: IncidentState, record: subjectdb.ImportRecord, batch: subjectdb.Prepared, result: ImportResult
+        self, state: IncidentState, record: subjectdb.ImportRecord, batch: subjectdb.Prepared, result: ImportResult,
+        cipher: Cipher,
     ) -> subjectdb.ImportRecord:
         with self.ws.store.write() as conn:
             if not subjectdb.any_between(conn, state.id, batch.first, batch.last):
@@ -292,7 +371,7 @@ class SubjectService:
                 subjectdb.insert_prepared(conn, state.id, batch)
                 result.imported += sum(batch.counts.values())
             else:
-                self._merge(conn, state, record, batch.rows(), result)
+                self._merge(conn, state, record, batch.rows(), result, cipher)
             if not subjectdb.advance_import(conn, record, batch.last, result.imported, result.updated, result.unchanged):
                 raise Refused(f"another process is importing {record.file_name} into {state.id} at the same time; let it finish")
         return subjectdb.ImportRecord(
@@ -302,7 +381,7 @@ class SubjectService:
 
     def _merge(
         self, conn: sqlite3.Connection, state: IncidentState, record: subjectdb.ImportRecord, rows: list[subjectdb.Row],
-        result: ImportResult,
+        result: ImportResult, cipher: Cipher,
     ) -> None:
         """Add the new people of a batch, update the changed ones, count the unchanged."""
         stored = subjectdb.existing(conn, state.id, [r[0] for r in rows])
@@ -311,9 +390,9 @@ class SubjectService:
             before = stored.get(row[0])
             if before is None:
                 new.append(row)
-            elif before != (row[2], row[3], row[4], row[5]):
+            elif before[:3] != (row[2], row[3], row[4]) or _fields_differ(cipher, state.id, row[0], before[3], row[5]):
                 changed.append((row, before))
-        subjectdb.write_people(conn, state.id, record.id, new, changed)
+        subjectdb.write_people(conn, state.id, record.id, cipher.key_id, new, changed)
         result.imported += len(new)
         result.updated += len(changed)
         result.unchanged += len(rows) - len(new) - len(changed)
@@ -345,6 +424,26 @@ class SubjectService:
         ``IncidentService.record`` (its own transaction); this is its in-transaction half.
         """
         return self.ws.incidents.record_in(conn, state.id, new, self.ws.clock_for(state))
+
+
+def _fields_differ(cipher: Cipher, incident_id: str, ref_hash: str, stored: bytes | None, new: bytes) -> bool:
+    """Whether a person's personal fields changed (sealed values differ every time: compare what they hold)."""
+    if stored is None:
+        return True
+    return cipher.open_packed(incident_id, ref_hash, stored) != cipher.open_packed(incident_id, ref_hash, new)
+
+
+def _category_totals(by_list: Mapping[str, int]) -> tuple[dict[str, int], int]:
+    """People per category id from people per category list; and people naming none."""
+    totals: Counter[str] = Counter()
+    without = 0
+    for text, n in by_list.items():
+        ids = json.loads(text)
+        if not ids:
+            without += n
+        for category in ids:
+            totals[category] += n
+    return dict(sorted(totals.items())), without
 
 
 def _canonical(value: Mapping[str, Any]) -> str:

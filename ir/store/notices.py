@@ -9,7 +9,7 @@ the server may or may not have accepted it (see docs/templates.md, "Delivery").
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -186,3 +186,28 @@ def delivery(conn: sqlite3.Connection, incident_id: str, template: str, ref_hash
     if row is None:
         return None
     return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def proofs(conn: sqlite3.Connection, incident_id: str) -> Iterator[tuple[str, str, str, str | None, str | None, str | None]]:
+    """Every notice delivered or attempted, for evidence: (template, ref_hash, status, message_id, sha256, sent_at)."""
+    yield from conn.execute(
+        "SELECT template, ref_hash, status, message_id, sha256, sent_at FROM deliveries WHERE incident_id = ?"
+        " ORDER BY template, ref_hash",
+        (incident_id,),
+    )
+
+
+@projector("notice.approved", "notice.rejected")
+def _decided(conn: sqlite3.Connection, ev: Event) -> None:
+    """Approvals are read from the log when a notice is released; nothing to project."""
+
+
+def for_person(conn: sqlite3.Connection, incident_id: str, ref_hash: str) -> list[dict[str, object]]:
+    """Every notice of one person: template, status, attempts, message_id, sha256, sent_at, reason."""
+    cursor = conn.execute(
+        "SELECT template, status, attempts, message_id, sha256, sent_at, reason FROM deliveries"
+        " WHERE incident_id = ? AND ref_hash = ? ORDER BY template",
+        (incident_id, ref_hash),
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -5,8 +5,9 @@ and later purged, so the people live in ``subjects`` (keyed by incident and the 
 their reference) and each import is summarised by one ``subjects.imported`` event written in
 the transaction that finishes it. ``ir admin rebuild`` leaves these tables alone.
 
-Personal fields are one opaque column, ``pii`` (see :mod:`ir.notices.pii`); SQL here never
-looks inside it. Rows are written in key order (see :mod:`ir.notices.runs`), which keeps the
+Personal fields are one opaque column, ``pii``: an authenticated-encryption blob (see
+:mod:`ir.notices.pii`), with ``key_id`` naming the key that sealed it; SQL here never looks
+inside it. Purging sets ``pii`` to NULL and keeps everything else. Rows are written in key order (see :mod:`ir.notices.runs`), which keeps the
 table's single B-tree growing at its end instead of being rewritten at random.
 """
 
@@ -30,8 +31,14 @@ from ir.store.projection import projector
 SUBJECTS = register_migrations(Migrations("ir.subjects"))
 """Migration set for the affected-people tables."""
 
-Row = tuple[str, int, str, str, str, str]
-"""A person as imported: (ref_hash, line, jurisdiction, locale, categories JSON, pii)."""
+Row = tuple[str, int, str, str, str, bytes]
+"""A person as imported: (ref_hash, line, jurisdiction, locale, categories JSON, sealed pii)."""
+
+PLAIN = "plain"
+"""``key_id`` of rows written before encryption: ``pii`` holds the packed fields in the clear."""
+
+PURGED = "purged"
+"""``key_id`` of rows whose personal fields were destroyed (``pii`` is NULL)."""
 
 
 @SUBJECTS()
@@ -84,6 +91,39 @@ def m001_subjects(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX subject_imports_state ON subject_imports (incident_id, state)")
+
+
+@SUBJECTS()
+def m002_sealed_pii(db: Database) -> None:
+    """Personal fields become a sealed blob with the id of the key that sealed it (NULL once purged).
+
+    SQLite cannot change a column's type in place, so the table is copied. Rows from before
+    encryption keep their packed text as bytes, marked ``plain`` until ``ir key rotate``
+    seals them.
+    """
+    db.execute(
+        """
+        CREATE TABLE subjects_sealed (
+            incident_id TEXT NOT NULL,
+            ref_hash TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            pii BLOB,
+            key_id TEXT NOT NULL,
+            import_id INTEGER NOT NULL,
+            line INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, ref_hash)
+        ) STRICT, WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO subjects_sealed (incident_id, ref_hash, jurisdiction, locale, categories, pii, key_id, import_id, line)"
+        f" SELECT incident_id, ref_hash, jurisdiction, locale, categories, CAST(pii AS BLOB), '{PLAIN}', import_id, line"
+        " FROM subjects ORDER BY incident_id, ref_hash"
+    )
+    db.execute("DROP TABLE subjects")
+    db.execute("ALTER TABLE subjects_sealed RENAME TO subjects")
 
 
 @projector("subjects.imported")
@@ -171,7 +211,7 @@ def end_import(conn: sqlite3.Connection, import_id: int, state: str, *, at: str,
     )
 
 
-def existing(conn: sqlite3.Connection, incident_id: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, str]]:
+def existing(conn: sqlite3.Connection, incident_id: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, bytes | None]]:
     """The stored (jurisdiction, locale, categories, pii) of those ``keys`` the incident has."""
     if not keys:
         return {}
@@ -193,20 +233,22 @@ def write_people(
     conn: sqlite3.Connection,
     incident_id: str,
     import_id: int,
+    key_id: str,
     new: Sequence[Row],
-    changed: Sequence[tuple[Row, tuple[str, str, str, str]]],
+    changed: Sequence[tuple[Row, tuple[str, str, str, bytes | None]]],
 ) -> None:
     """Insert new people and update changed ones, keeping the counts in step.
 
     Args:
+        key_id: the fingerprint of the key that sealed the rows' personal fields.
         new: people not yet stored, in key order.
         changed: (person as imported, what was stored before) for people whose data changed.
     """
-    _insert(conn, [(incident_id, import_id, *r) for r in new])
+    _insert(conn, [(incident_id, import_id, key_id, *r) for r in new])
     conn.executemany(
-        "UPDATE subjects SET line = ?, jurisdiction = ?, locale = ?, categories = ?, pii = ?, import_id = ?"
+        "UPDATE subjects SET line = ?, jurisdiction = ?, locale = ?, categories = ?, pii = ?, key_id = ?, import_id = ?"
         " WHERE incident_id = ? AND ref_hash = ?",
-        [(r[1], r[2], r[3], r[4], r[5], import_id, incident_id, r[0]) for r, _ in changed],
+        [(r[1], r[2], r[3], r[4], r[5], key_id, import_id, incident_id, r[0]) for r, _ in changed],
     )
     delta: Counter[tuple[str, str]] = Counter((r[2], r[3]) for r in new)
     for r, (jurisdiction, locale, _c, _p) in changed:
@@ -225,8 +267,9 @@ def _bump(conn: sqlite3.Connection, incident_id: str, delta: Mapping[tuple[str, 
     conn.execute("DELETE FROM subject_counts WHERE incident_id = ? AND n = 0", (incident_id,))
 
 
-_INSERT = "INSERT INTO subjects (incident_id, import_id, ref_hash, line, jurisdiction, locale, categories, pii) VALUES "
-_ONE = "(?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = "INSERT INTO subjects (incident_id, import_id, key_id, ref_hash, line, jurisdiction, locale, categories, pii) VALUES "
+_ONE = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_WIDTH = 9
 _MANY = 50
 _INSERT_MANY = _INSERT + ", ".join([_ONE] * _MANY)
 
@@ -254,17 +297,18 @@ class Prepared:
     def rows(self) -> list[Row]:
         """The people as rows again (for a batch that turns out to meet stored people)."""
         flat = [value for group in self.groups for value in group]
-        people = [tuple(flat[i + 2 : i + 8]) for i in range(0, len(flat), 8)]
-        return [*people, *(tuple(t[2:]) for t in self.tail)]  # type: ignore[misc]
+        people = [tuple(flat[i + 3 : i + _WIDTH]) for i in range(0, len(flat), _WIDTH)]
+        return [*people, *(tuple(t[3:]) for t in self.tail)]  # type: ignore[misc]
 
 
-def prepare(incident_id: str, import_id: int, rows: Sequence[Row]) -> Prepared:
+def prepare(incident_id: str, import_id: int, key_id: str, rows: Sequence[Row]) -> Prepared:
     """Lay out new people as INSERT parameters (see :class:`Prepared`)."""
     full = len(rows) // _MANY * _MANY
     groups = [
-        tuple(chain.from_iterable((incident_id, import_id, *r) for r in rows[i : i + _MANY])) for i in range(0, full, _MANY)
+        tuple(chain.from_iterable((incident_id, import_id, key_id, *r) for r in rows[i : i + _MANY]))
+        for i in range(0, full, _MANY)
     ]
-    tail = [(incident_id, import_id, *r) for r in rows[full:]]
+    tail = [(incident_id, import_id, key_id, *r) for r in rows[full:]]
     counts: Counter[tuple[str, str]] = Counter((r[2], r[3]) for r in rows)
     return Prepared(rows[0][0], rows[-1][0], groups, tail, dict(counts))
 
@@ -324,7 +368,7 @@ def imports(conn: sqlite3.Connection, incident_id: str) -> list[dict[str, Any]]:
 
 def page(
     conn: sqlite3.Connection, incident_id: str, after: str, limit: int, jurisdictions: Iterable[str] = ()
-) -> list[tuple[str, str, str, str, str]]:
+) -> list[tuple[str, str, str, str, bytes | None]]:
     """The next people after key ``after``, in key order: (ref_hash, jurisdiction, locale, categories, pii).
 
     Args:
@@ -339,7 +383,7 @@ def page(
     ).fetchall()
 
 
-def people(conn: sqlite3.Connection, incident_id: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, str]]:
+def people(conn: sqlite3.Connection, incident_id: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, bytes | None]]:
     """(jurisdiction, locale, categories, pii) of the given people."""
     rows = conn.execute(
         "SELECT ref_hash, jurisdiction, locale, categories, pii FROM subjects"
@@ -371,3 +415,104 @@ def jurisdiction_filter(jurisdictions: Iterable[str]) -> tuple[str, list[str]]:
             terms.append("jurisdiction LIKE ?")
             params.append(code + "-%")
     return " AND (" + " OR ".join(terms) + ")", params
+
+
+# ------------------------------------------------------------------ classification
+
+
+def category_lists(conn: sqlite3.Connection, incident_id: str) -> dict[str, int]:
+    """People by the category list they carry (a JSON list of ids; ``[]`` for none of their own)."""
+    rows = conn.execute(
+        "SELECT categories, COUNT(*) FROM subjects WHERE incident_id = ? GROUP BY categories", (incident_id,)
+    )
+    return {text: int(n) for text, n in rows}
+
+
+# ------------------------------------------------------------------------ keys
+
+
+def key_counts(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    """Rows by the key that sealed them: key id -> (people, incidents); ``plain`` and ``purged`` too."""
+    rows = conn.execute("SELECT key_id, COUNT(*), COUNT(DISTINCT incident_id) FROM subjects GROUP BY key_id ORDER BY key_id")
+    return {key: (int(n), int(incidents)) for key, n, incidents in rows}
+
+
+def sealed_after(
+    conn: sqlite3.Connection, after: tuple[str, str], limit: int
+) -> list[tuple[str, str, str, bytes | None]]:
+    """The next rows in (incident, person) order after ``after``: (incident_id, ref_hash, key_id, pii)."""
+    return conn.execute(
+        "SELECT incident_id, ref_hash, key_id, pii FROM subjects WHERE (incident_id, ref_hash) > (?, ?)"
+        " ORDER BY incident_id, ref_hash LIMIT ?",
+        (*after, limit),
+    ).fetchall()
+
+
+def reseal(conn: sqlite3.Connection, rows: Sequence[tuple[bytes, str, str, str, str]]) -> int:
+    """Replace sealed values: (pii, key_id, incident_id, ref_hash, the key_id it had); return how many changed.
+
+    A row whose key changed since it was read (another rotation) is left alone.
+    """
+    before = conn.total_changes
+    conn.executemany(
+        "UPDATE subjects SET pii = ?, key_id = ? WHERE incident_id = ? AND ref_hash = ? AND key_id = ?", rows
+    )
+    return conn.total_changes - before
+
+
+def not_under(conn: sqlite3.Connection, key_id: str) -> int:
+    """Rows with personal fields sealed by another key than ``key_id`` (or not sealed)."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM subjects WHERE key_id NOT IN (?, ?)", (key_id, PURGED)
+    ).fetchone()
+    return int(row[0])
+
+
+# ----------------------------------------------------------------------- purge
+
+
+def purge(conn: sqlite3.Connection, incident_id: str) -> int:
+    """Destroy the personal fields of the incident's people; return how many rows held some.
+
+    ``secure_delete`` makes SQLite overwrite the freed bytes with zeros instead of leaving
+    them in free space on the page.
+    """
+    conn.execute("PRAGMA secure_delete = ON")
+    cursor = conn.execute(
+        "UPDATE subjects SET pii = NULL, key_id = ? WHERE incident_id = ? AND pii IS NOT NULL", (PURGED, incident_id)
+    )
+    return cursor.rowcount
+
+
+def purged_count(conn: sqlite3.Connection, incident_id: str) -> tuple[int, int]:
+    """(people whose fields were destroyed, people still holding fields) for the incident."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(pii IS NULL), 0), COALESCE(SUM(pii IS NOT NULL), 0) FROM subjects WHERE incident_id = ?",
+        (incident_id,),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def flush_freed(conn: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the database and empty it, so earlier page images holding
+    destroyed values do not linger in the log file (call outside a transaction)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+@projector("subjects.purged")
+def _purged(conn: sqlite3.Connection, ev: Event) -> None:
+    """The rows were changed with the event (a data table); nothing to project."""
+
+
+@projector("keys.rotated")
+def _rotated(conn: sqlite3.Connection, ev: Event) -> None:
+    """Rows were resealed batch by batch before the event; nothing to project."""
+
+
+def one(conn: sqlite3.Connection, incident_id: str, ref_hash: str) -> tuple[str, str, str, bytes | None, str, int] | None:
+    """One person: (jurisdiction, locale, categories, pii, key_id, import_id), or None."""
+    row = conn.execute(
+        "SELECT jurisdiction, locale, categories, pii, key_id, import_id FROM subjects WHERE incident_id = ? AND ref_hash = ?",
+        (incident_id, ref_hash),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4], int(row[5]))

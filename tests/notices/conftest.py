@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from ir.notices.keys import generate, write_key_file
 from ir.workspace import Workspace
 from tests.conftest import REPO
 
@@ -66,6 +67,14 @@ PEOPLE = [
 """One person per jurisdiction the shipped individual templates go to."""
 
 
+@pytest.fixture(autouse=True)
+def data_key(_isolated_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every notices test runs with a data key configured (IR_KEY_FILE), as a real workspace must."""
+    path = write_key_file(tmp_path / "keys" / "data.key", generate())
+    monkeypatch.setenv("IR_KEY_FILE", str(path))
+    return path
+
+
 def write_people(path: Path, rows: Sequence[Sequence[str]], header: Sequence[str] = PEOPLE_HEADER, encoding: str = "utf-8") -> Path:
     """Write a people CSV the way a spreadsheet exports it."""
     with path.open("w", encoding=encoding, newline="") as f:
@@ -86,6 +95,17 @@ def generated(n: int, jurisdiction: str = "DE", start: int = 0) -> list[list[str
 def set_facts(ws: Workspace, incident_id: str, facts: dict[str, Any] | None = None) -> None:
     """Give the incident the facts the templates read."""
     ws.incidents.set_facts(incident_id, dict(facts or FACTS))
+
+
+def approve_release(ws: Workspace, incident_id: str, template: str, folder: Path, approver: str = "bob") -> Path:
+    """Prepare a notice as the workspace's actor (render it into ``folder``) and approve it as the
+    incident's privacy officer ``approver``: the two-person rule a release needs."""
+    if ws.incidents.get(incident_id).roles.get("dpo") != approver:
+        ws.incidents.assign(incident_id, "dpo", approver)
+    ws.notices.render(incident_id, template, folder)
+    with Workspace(ws.store.path, clock=ws.clock, actor=approver, lang="en") as other:
+        other.notices.approve(incident_id, template)
+    return folder
 
 
 @pytest.fixture
@@ -119,7 +139,7 @@ class Behaviour:
 
     Attributes:
         refuse_after: accept this many messages, then answer 451 to every end of data.
-        reject: recipients answered 550 at RCPT TO.
+        reject: recipients answered 550 at RCPT TO (the reply names the address, as real servers do).
         drop_at_rcpt: the Nth RCPT TO (1-based) closes the connection.
         drop_after_data: the Nth message's end of data closes the connection without a reply
             (the message is not kept).
@@ -179,7 +199,7 @@ class Mailbox:
             self.rcpt_reached.set()
             await asyncio.sleep(b.hold)
         if address in b.reject:
-            return "550 5.1.1 no such mailbox"
+            return f"550 5.1.1 <{address}>: no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

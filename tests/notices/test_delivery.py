@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from ir.workspace import Workspace
 from tests.conftest import IrRunner, ir_process
-from tests.notices.conftest import Behaviour, Mailbox, generated, ir_popen, kill, set_facts, write_people
+from tests.notices.conftest import Behaviour, Mailbox, approve_release, generated, ir_popen, kill, set_facts, write_people
 
 SEND = ("notices", "send")
 
@@ -31,6 +31,7 @@ def crowd(ws: Workspace, tmp_path: Path) -> tuple[str, list[str]]:
     rows[5][2] = ""  # no e-mail address
     ws.subjects.import_csv(case, write_people(tmp_path / "p.csv", rows))
     set_facts(ws, case)
+    approve_release(ws, case, "gdpr-individual-en", tmp_path / "approved")
     return case, [r[2] for r in rows if r[2]]
 
 
@@ -136,7 +137,7 @@ def test_a_permanent_refusal_fails_that_notice_only(
     result = send(ir, case, box)
     assert (result["sent"], result["failed"]) == (10, 2)
     reasons = {f["reason"] for f in status(ir, case)["failed"]}
-    assert "RCPT TO: 550 5.1.1 no such mailbox" in reasons
+    assert "RCPT TO: 550 5.1.1 <<recipient>>: no such mailbox" in reasons, "the address the server echoed is not stored"
     assert send(ir, case, box)["sent"] == 0
     box.behaviour.reject = set()
     retried = send(ir, case, box, "--retry-failed")
@@ -230,6 +231,7 @@ def test_a_drill_never_reaches_a_server(ws: Workspace, tmp_path: Path, ir: IrRun
     case = ws.incidents.open("personal-data-leak", title="exercise", mode="drill").id
     ws.subjects.import_csv(case, write_people(tmp_path / "p.csv", generated(4, "DE")))
     set_facts(ws, case)
+    approve_release(ws, case, "gdpr-individual-en", tmp_path / "approved")
     box = mailbox()
     result = send(ir, case, box)
     assert result["sent"] == 4 and box.received == []

@@ -16,8 +16,10 @@ from tests.notices.conftest import PEOPLE, generated, ir_popen, kill, wait_for, 
 
 
 def stored(ws: Workspace, incident_id: str) -> dict[str, pii.Personal]:
-    """Everyone stored for the incident, by reference."""
-    return {pii.unpack(row[4]).reference: pii.unpack(row[4]) for page in ws.notices.people(incident_id, "", []) for row in page}
+    """Everyone stored for the incident, by reference (opened with the configured key)."""
+    cipher = ws.keys.cipher("the test")
+    people = [cipher.open(incident_id, row[0], row[4]) for page in ws.notices.people(incident_id, "", []) for row in page]
+    return {person.reference: person for person in people}
 
 
 def rejects(path: Path) -> list[dict[str, str]]:
@@ -192,14 +194,17 @@ def test_rebuild_leaves_the_people_alone(ws: Workspace, case: str, tmp_path: Pat
     ir.ok("audit", "verify")
 
 
-def test_personal_fields_are_one_opaque_column(ws: Workspace, case: str, tmp_path: Path, ir: IrRunner) -> None:
+def test_personal_fields_are_one_sealed_column(ws: Workspace, case: str, tmp_path: Path, ir: IrRunner) -> None:
     ir.ok("subjects", "import", case, str(write_people(tmp_path / "people.csv", PEOPLE)))
     rows = ws.store.query("SELECT * FROM subjects WHERE incident_id = ?", (case,))
-    assert {"pii", "ref_hash", "jurisdiction", "locale", "categories"} <= set(rows[0])
+    assert {"pii", "key_id", "ref_hash", "jurisdiction", "locale", "categories"} <= set(rows[0])
+    cipher = ws.keys.cipher("the test")
     for row in rows:
         clear = {k: v for k, v in row.items() if k != "pii"}
         assert "张三" not in json.dumps(clear, ensure_ascii=False) and "@" not in json.dumps(clear)
-        reference = pii.unpack(row["pii"]).reference
+        assert row["key_id"] == cipher.key_id and pii.key_id_of(row["pii"]) == cipher.key_id
+        assert b"example" not in row["pii"] and "张三".encode() not in row["pii"]
+        reference = cipher.open(case, row["ref_hash"], row["pii"]).reference
         assert row["ref_hash"] == hashlib.sha256(reference.encode()).hexdigest()
 
 

@@ -39,8 +39,10 @@ def test_render_writes_a_letter_per_person_and_a_manifest(ws: Workspace, inciden
     digest = hashlib.sha256((out / "manifest.csv").read_bytes()).hexdigest()
     assert result["manifest_sha256"] == digest
     (event,) = rendered_events(ws, incident)
-    assert event == {"template": "pipl-individual-zh", "format": "txt", "count": 1, "skipped": 0,
-                     "manifest_sha256": digest, "out": str(out)}
+    assert {k: event[k] for k in ("template", "format", "count", "skipped", "manifest_sha256", "out")} == {
+        "template": "pipl-individual-zh", "format": "txt", "count": 1, "skipped": 0, "manifest_sha256": digest, "out": str(out)}
+    assert set(event["inputs"]) == {"incident", "template", "template_sha256", "jurisdictions", "facts_sha256", "subjects_seq"}
+    assert len(event["inputs_sha256"]) == 64 and event["notice_date"].startswith("20")
 
 
 def test_everyone_can_be_selected_and_people_lacking_a_field_are_listed(ws: Workspace, incident: str, tmp_path: Path, ir: IrRunner) -> None:

@@ -137,8 +137,9 @@ def test_filled_in_letters_equal_letters_rendered_in_full(ws: Workspace, inciden
     import datetime as dt
 
     plan = ws.notices.plan(state, tpl, fmt, dt.datetime(2026, 11, 20, 1, tzinfo=dt.timezone.utc), sender="dpo@example.com")
-    fast = Renderer(plan)
-    full = Renderer(type(plan)(**{**plan.__dict__, "fast": False}))
+    cipher = ws.keys.cipher("the test")
+    fast = Renderer(plan, cipher)
+    full = Renderer(type(plan)(**{**plan.__dict__, "fast": False}), cipher)
     with ws.store.read():
         pass
     rows = [row for page in ws.notices.people(incident, "", []) for row in page]

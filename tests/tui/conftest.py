@@ -15,7 +15,9 @@ from ir.tui import IrApp, make_app
 def app_factory(db_path: Path, clock: VirtualClock) -> Callable[..., IrApp]:
     """Builds the app as the command line does, on the test workspace and virtual clock."""
 
-    def build(*, actor: str = "alice", lang: str = "en", poll_seconds: float = 0.5, control_seconds: float = 1.0) -> IrApp:
+    def build(
+        *, actor: str = "alice", lang: str = "en", poll_seconds: float = 0.5, control_seconds: float = 1.0
+    ) -> IrApp:
         app = make_app(db_path, clock=clock, actor=actor, lang=lang, poll_seconds=poll_seconds,
                        control_seconds=control_seconds)
         # Pilot waits for every animation after each key; they are cosmetic, so skip them.

@@ -85,7 +85,8 @@ async def test_pause_resume_speed_skip_and_end_from_the_drill_pane(
         assert [e.payload["to"] for e in ws.incidents.timeline(incident, kinds=["drill.advanced"])] == ["+00:20"]
         # Whether the controller or the skip delivered i01 (due at STARTEX), each arrives once.
         assert _delivered(ws, incident) == ["i01", "i02"]
-        assert panel.snapshot is not None and [f["inject"] for f in panel.snapshot.status.feed] == _delivered(ws, incident)
+        assert panel.snapshot is not None
+        assert [f["inject"] for f in panel.snapshot.status.feed] == _delivered(ws, incident)
         assert status.offset >= 20 * 60
 
         await pilot.press("e")

@@ -70,7 +70,9 @@ async def test_the_next_incident_opens_in_the_same_view_with_nothing_of_the_last
     assert "incident_summary" not in ws.incidents.get(first).facts
 
 
-async def test_the_drill_pane_comes_and_goes_with_the_incident(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
+async def test_the_drill_pane_comes_and_goes_with_the_incident(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
     live = open_incident(ws, "Real leak")
     drill = ws.drills.start("open-bucket-reporter", speed=60).id
     app = app_factory()

@@ -434,18 +434,21 @@ class IncidentScreen(Screen[None]):
         ]
         commands.append(PaletteCommand(tr("Add a note", lang), tr("Write in the timeline", lang), self.action_note))
         commands.append(PaletteCommand(tr("Give a role to a person", lang), tr("Roles", lang), self.action_roles))
-        commands.append(PaletteCommand(tr("Back to the dashboard", lang), tr("Leave this incident", lang), self.action_back))
+        commands.append(PaletteCommand(tr("Back to the dashboard", lang), tr("Leave this incident", lang),
+                                       self.action_back))
         if self.view is None:
             return commands
         for trigger in self.view["triggers"]:
-            state = tr("allowed", lang) if trigger["allowed"] else tr("blocked: ", lang) + "; ".join(trigger["blocked_by"])
+            blocked = tr("blocked: ", lang) + "; ".join(trigger["blocked_by"])
+            state = tr("allowed", lang) if trigger["allowed"] else blocked
             commands.append(PaletteCommand(tr("Step: {step}", lang, step=trigger["title"]), state,
                                            _call(self.on_transition_list_chosen, TransitionList.Chosen(trigger))))
         for task in self.view["tasks"]:
             if task["phase"] == self.view["phase"]:
                 verb = tr("Undo", lang) if task["done"] else tr("Done", lang)
+                toggled = TaskList.Toggled(task["id"], task["done"])
                 commands.append(PaletteCommand(f"{verb}: {task['title']}", f"{task['id']} ({task['role']})",
-                                               _call(self.on_task_list_toggled, TaskList.Toggled(task["id"], task["done"]))))
+                                               _call(self.on_task_list_toggled, toggled)))
         return commands
 
 

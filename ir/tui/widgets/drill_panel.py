@@ -108,8 +108,8 @@ def injects_table(snap: DrillSnapshot, lang: str) -> Table:
     """Every inject of the scenario with its state."""
     table = _table(tr("Inject", lang), tr("Due", lang), tr("Channel", lang), tr("State", lang), tr("Title", lang))
     for i in snap.status.injects:
-        table.add_row(i["id"], i["due"], i["channel"], Text(tr(i["status"], lang), style=STATE_STYLE.get(i["status"], "")),
-                      i["title"])
+        state = Text(tr(i["status"], lang), style=STATE_STYLE.get(i["status"], ""))
+        table.add_row(i["id"], i["due"], i["channel"], state, i["title"])
     return table
 
 

@@ -121,7 +121,8 @@ def duty_detail(item: Tracked, lang: str) -> Text:
         text.append(tr("Not verified in the reference: ", lang), style="bold yellow")
         text.append(", ".join(ob.unverified) + "\n")
     if o.fulfilled_at:
-        text.append(tr("Fulfilled {at} by {person}", lang, at=o.fulfilled_at, person=o.fulfilled_by or "?"), style="green")
+        done = tr("Fulfilled {at} by {person}", lang, at=o.fulfilled_at, person=o.fulfilled_by or "?")
+        text.append(done, style="green")
         text.append(f" — {o.note}\n" if o.note else "\n")
     if o.waived_reason:
         text.append(tr("Waived by {person}: ", lang, person=o.waived_by or "?"), style="cyan")
@@ -245,7 +246,8 @@ class ObligationsPanel(IncidentPanel):
         duties.set_options(Option(prompt, id=rule) for rule, prompt in prompts.items())
         rules = list(prompts)
         if rules:
-            duties.highlighted = rules.index(current.obligation.rule) if current and current.obligation.rule in rules else 0
+            kept = current.obligation.rule if current is not None else None
+            duties.highlighted = rules.index(kept) if kept in rules else 0
         open_count = sum(1 for d in self.duties if d.status in ("pending", "overdue"))
         title = tr("Notification duties ({total}, {open} open)", lang, total=len(rules), open=open_count)
         self.query_one("#duties-title", Label).update(title)

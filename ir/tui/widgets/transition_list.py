@@ -58,13 +58,16 @@ class TransitionList(OptionList):
         if list(old) == list(self.triggers):
             changed = [t for t in triggers if old[t["name"]] != t]
             for t in changed:
-                self.replace_option_prompt(t["name"], transition_prompt(t, dest_titles.get(t["dest"], t["dest"]), self.lang))
+                self.replace_option_prompt(t["name"], self._prompt(t, dest_titles))
             return
         self.set_options(
-            Option(transition_prompt(t, dest_titles.get(t["dest"], t["dest"]), self.lang), id=t["name"]) for t in triggers
+            Option(self._prompt(t, dest_titles), id=t["name"]) for t in triggers
         )
         if triggers:
             self.highlighted = 0
+
+    def _prompt(self, trigger: dict[str, Any], dest_titles: dict[str, str]) -> Text:
+        return transition_prompt(trigger, dest_titles.get(trigger["dest"], trigger["dest"]), self.lang)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

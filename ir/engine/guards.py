@@ -33,6 +33,9 @@ _OPS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
 
 _UNKNOWN = object()
 
+MAX_LENGTH = 2000
+"""Longest condition accepted, in characters (the shipped playbooks' longest is about 100)."""
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -61,14 +64,20 @@ class Condition:
 
     def __init__(self, source: str) -> None:
         self.source = source.strip()
+        if len(self.source) > MAX_LENGTH:
+            raise ValueError(f"condition is {len(self.source)} characters long; the limit is {MAX_LENGTH}")
         try:
             tree = ast.parse(self.source, mode="eval")
+            self._tree = tree.body
+            self.facts: set[str] = set()
+            self.comparisons: list[Comparison] = []
+            self._check(self._tree)
         except SyntaxError as exc:
             raise ValueError(one_line(f"cannot parse condition '{self.source}': {exc.msg}")) from None
-        self._tree = tree.body
-        self.facts: set[str] = set()
-        self.comparisons: list[Comparison] = []
-        self._check(self._tree)
+        except (RecursionError, MemoryError):
+            # Python's parser gives up on deep nesting ("not not not ...") with MemoryError,
+            # and checking a tree nested past the recursion limit raises RecursionError.
+            raise ValueError(one_line(f"condition '{self.source}' is nested too deeply")) from None
 
     def _check(self, node: ast.AST) -> None:
         if isinstance(node, ast.BoolOp):

@@ -8,6 +8,7 @@ names file, line and field.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from functools import cached_property
@@ -30,8 +31,38 @@ def _offset(value: str) -> str:
     return value
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999
+"""A scenario starts within these years: a year of scenario time, and any deadline counted in
+it, stays inside the calendar (which ends in 9999)."""
+
+
+def check_start(instant: dt.datetime) -> dt.datetime:
+    """Refuse a STARTEX so far off that scenario time would leave the calendar.
+
+    Raises:
+        ValueError: the instant is outside :data:`MIN_YEAR`..:data:`MAX_YEAR`.
+    """
+    if not MIN_YEAR <= instant.year <= MAX_YEAR:
+        raise ValueError(f"{instant.isoformat()} is not between the years {MIN_YEAR} and {MAX_YEAR}")
+    return instant
+
+
+def start_instant(value: str) -> dt.datetime:
+    """Parse a scenario's or script's ``start``.
+
+    Raises:
+        ValueError: not an instant with an offset, or out of range.
+    """
+    try:
+        instant = parse_instant(value)
+    except OverflowError:
+        # "0001-01-01T00:00+01:00" has no UTC equivalent.
+        raise ValueError(f"'{value}' is out of range") from None
+    return check_start(instant)
+
+
 def _instant(value: str) -> str:
-    parse_instant(value)
+    start_instant(value)
     return value
 
 

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from ir.content.validate import Strict, validate_document
 from ir.content.yamlfile import Document, Loc, open_document
 from ir.drills.offsets import parse_offset
-from ir.drills.scenario import Offset, Scenario
+from ir.drills.scenario import Offset, Scenario, start_instant
 from ir.engine.playbook import COMMANDER, Id, Playbook
 from ir.errors import ContentErrors
 from ir.store import projection
@@ -137,7 +137,7 @@ def check_script(script: Script, s: Scenario, pb: Playbook) -> Iterable[tuple[Lo
         from ir.clock import parse_instant
 
         try:
-            parse_instant(script.start)
+            start_instant(script.start)
         except ValueError as exc:
             yield ("start",), str(exc)
     for role in script.players:

@@ -24,7 +24,7 @@ from ir.drills.clock import ClockState, DrillClock, floor_of
 from ir.drills.injects import Outcome, next_due, plan, waiting
 from ir.drills.offsets import format_offset, instant_at
 from ir.drills.record import DrillRecord
-from ir.drills.scenario import Scenario, scenario_from_definition
+from ir.drills.scenario import Scenario, check_start, scenario_from_definition
 from ir.drills.scoring import Score, evaluate
 from ir.engine.commands import NewEvent
 from ir.engine.playbook import Playbook
@@ -218,7 +218,10 @@ class DrillService:
 
     def _start_instant(self, scenario: Scenario, start: dt.datetime | None) -> dt.datetime:
         if start is not None:
-            return start
+            try:
+                return check_start(start)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
         if scenario.start is not None:
             return parse_instant(scenario.start)
         return self.ws.clock.now().replace(second=0, microsecond=0)

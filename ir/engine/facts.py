@@ -33,7 +33,9 @@ def coerce(
         return format_fact_time(now)
     try:
         return _COERCERS[kind](raw, list(choices))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
+        # OverflowError: an instant at the very edge of the calendar ("0001-01-01T00:00+01:00")
+        # has no UTC equivalent.
         raise InvalidInput(f"fact '{name}' ({kind}): {exc}") from None
 
 

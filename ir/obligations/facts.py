@@ -23,6 +23,13 @@ _FALSE = {"false", "no", "n", "0", "off", "否"}
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _RULE_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
+MAX_TARGET_HOURS = 100_000
+"""Longest own target accepted, in hours (the longest period a rule file may give)."""
+
+MIN_YEAR, MAX_YEAR = 1900, 2999
+"""Instants the rules accept: the longest period (120 months, or 100,000 hours from a year's
+end) stays far inside the calendar, which ends in 9999."""
+
 
 @dataclass(frozen=True)
 class FactProblem:
@@ -114,7 +121,7 @@ def _read_one(facts: Facts, key: str, value: Any) -> None:
     elif key == "subjects":
         facts.subjects = {_jurisdiction(k): n for k, n in read_counts(value).items()}
     elif key == "notice_targets":
-        facts.targets = {_rule_key(k): n for k, n in read_counts(value).items()}
+        facts.targets = {_rule_key(k): _target_hours(k, n) for k, n in read_counts(value).items()}
     elif key == "affected_count":
         facts.affected_count = read_count(value)
     elif key == "data_categories":
@@ -126,13 +133,30 @@ def read_time(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ValueError(f"'{value.isoformat()}' has no UTC offset")
-        return value.astimezone(dt.timezone.utc)
+        return _in_range(_utc(value))
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 time with offset, e.g. 2026-11-20T09:30+08:00, not {value!r}")
     try:
-        return parse_instant(value)
+        instant = parse_instant(value)
+    except OverflowError:
+        raise ValueError(f"'{value}' is out of range") from None
     except ValueError as exc:
         raise ValueError(f"'{value}' is not an ISO 8601 time with offset ({exc})") from None
+    return _in_range(instant)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise ValueError(f"'{value.isoformat()}' is out of range") from None
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    """Refuse instants so far off that a deadline counted from them leaves the calendar."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"'{value.isoformat()}' is not between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
 
 
 def read_bool(value: Any) -> bool:
@@ -157,6 +181,10 @@ def read_count(value: Any) -> int:
         text = str(value).strip().replace(",", "").replace("_", "")
         if not re.fullmatch(r"[-+]?[0-9]+", text):
             raise ValueError(f"'{value}' is not a whole number")
+        if len(text.lstrip("+-").lstrip("0")) > 18:
+            # Python refuses to read integers past 4,300 digits with an error of its own, and
+            # no count of people needs more than 18.
+            raise ValueError(f"'{text[:24]}…' is too large a number")
         number = int(text)
     if number < 0:
         raise ValueError(f"{number} is negative")
@@ -192,6 +220,13 @@ def read_categories(value: Any) -> frozenset[str]:
         noun = "category" if len(unknown) == 1 else "categories"
         raise ValueError(f"unknown data {noun} {', '.join(unknown)} (known: {', '.join(DATA_CATEGORIES)})")
     return frozenset(picked)
+
+
+def _target_hours(key: str, hours: int) -> int:
+    # A rule's own period is at most 100,000 hours too; a longer target would leave the calendar.
+    if hours > MAX_TARGET_HOURS:
+        raise ValueError(f"target for '{key}': {hours} hours is more than {MAX_TARGET_HOURS:,}")
+    return hours
 
 
 def _jurisdiction(key: str) -> str:

@@ -24,7 +24,7 @@ from ir.engine.catalog import display_path
 from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
 from ir.engine.state import IncidentState
-from ir.errors import ContentError, ContentErrors, InvalidInput, NotFound, Refused
+from ir.errors import ContentError, ContentErrors, InvalidInput, NotFound, Refused, one_line
 from ir.obligations import describe, engine  # noqa: F401  (describe: timeline text registration)
 from ir.obligations.book import RuleBook, RuleLoader
 from ir.obligations.engine import Obligation
@@ -350,4 +350,5 @@ def _unknown_key(path: str, line: int | None, key: str) -> str:
     hint = difflib.get_close_matches(key, list(FACTS), n=1)
     where = f"{path}:{line}" if line else path
     guess = f" (did you mean '{hint[0]}'?)" if hint else ""
-    return f"{where}: {key}: not a fact the rules read; ignored{guess}"
+    # The key is the file's text: a newline in it must not split or forge a warning line.
+    return one_line(f"{where}: {key}: not a fact the rules read; ignored{guess}")

@@ -8,6 +8,7 @@ name earlier on the search path overrides it. Response scripts live beside them 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from ir.engine.playbook import Playbook
 from ir.errors import ContentError, ContentErrors, NotFound
 
 SUFFIXES = (".yaml", ".yml")
+
+SCENARIO_ID = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
+"""What a scenario id looks like (as the scenario schema checks it)."""
 
 
 @dataclass
@@ -86,6 +90,8 @@ class ScenarioCatalog:
 
     def script_for(self, scenario_id: str) -> Path | None:
         """The response script shipped or kept beside a scenario, if there is one."""
+        if not SCENARIO_ID.match(scenario_id):
+            return None  # the id becomes a file name: "../x" would leave the responses folder
         for folder in self.paths.dirs("scenarios"):
             for suffix in SUFFIXES:
                 candidate = folder / "responses" / f"{scenario_id}{suffix}"

@@ -103,7 +103,7 @@ class DrillRecord:
         elif ev.kind == "obligation.waived":
             self._waived[p["rule"]] = p.get("reason", "")
         elif ev.kind == "notices.rendered":
-            self._notices.append((at, str(p.get("template")), int(p.get("count") or 0)))
+            self._notices.append((at, str(p.get("template")), _count(p.get("count"))))
 
     def _set_facts(self, at: float, facts: dict[str, Any]) -> None:
         for name, value in facts.items():
@@ -169,6 +169,12 @@ class DrillRecord:
             fulfilled_offset=fulfilled[1] if fulfilled else None,
             waived=self._waived.get(rule),
         )
+
+
+def _count(value: Any) -> int:
+    """A recorded count, or 0 if the event does not carry a whole number (the record stays
+    readable whatever an older script put there)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _instant_or(text: Any, fallback: str | None) -> Any:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ir.clock import Clock, VirtualClock
 from ir.drills.injects import next_event_time
 from ir.drills.offsets import instant_at
-from ir.drills.script import LoadedScript, Response, acting_role
+from ir.drills.script import LoadedScript, Response, acting_role, recorded_payload
 from ir.engine.commands import NewEvent
 from ir.errors import IrError, Refused
 from ir.store import Event
@@ -160,7 +160,7 @@ def act(svc: DrillService, incident_id: str, r: Response, players: dict[str, str
         return svc.discuss(incident_id, str(r.discuss), str(r.text), actor=actor, clock=clock)
     if action in ("fulfil", "waive"):
         return _obligation(svc, incident_id, r, actor)
-    return inc.record(incident_id, [NewEvent(str(r.record), dict(r.payload or {}))])
+    return inc.record(incident_id, [NewEvent(str(r.record), recorded_payload(r))])
 
 
 def _obligation(svc: DrillService, incident_id: str, r: Response, actor: str) -> list[Event]:

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ir.content.validate import Strict, validate_document
 from ir.content.yamlfile import Document, Loc, open_document
@@ -28,6 +28,25 @@ ACTIONS = ("done", "answer", "fire", "set", "note", "assign", "hotwash", "discus
 """What a scripted response may do; each response does exactly one."""
 
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class RenderedNotices(Strict):
+    """A scripted ``record: notices.rendered``: the shape the notices capability records, so
+    the timeline, the report and the scoring read it like a real rendering."""
+
+    template: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+    format: Annotated[str, Field(pattern=r"^[a-z0-9]+$", max_length=16)]
+    count: Annotated[int, Field(ge=0, le=1_000_000_000)]
+    manifest_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    skipped: Annotated[int, Field(ge=0, le=1_000_000_000)] | None = None
+    out: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+
+
+RECORDABLE: dict[str, type[Strict]] = {"notices.rendered": RenderedNotices}
+"""Event kinds a script may record directly, with the payload each must have. Every other kind
+belongs to a command with its own checks (a phase change to its guards, an inject to the
+drill's clock); recording it raw would let a script forge the exercise's record, or store a
+payload its readers cannot read and leave the drill unreadable."""
 
 
 class Response(Strict):
@@ -134,8 +153,6 @@ def check_script(script: Script, s: Scenario, pb: Playbook) -> Iterable[tuple[Lo
     if script.scenario is not None and script.scenario != s.id:
         yield ("scenario",), f"this script is for scenario '{script.scenario}', not '{s.id}'"
     if script.start is not None:
-        from ir.clock import parse_instant
-
         try:
             start_instant(script.start)
         except ValueError as exc:
@@ -170,8 +187,32 @@ def _check_response(loc: Loc, r: Response, s: Scenario, pb: Playbook) -> Iterabl
         for key in r.set or {}:
             if key not in pb.fact_types:
                 yield (*loc, "set", key), f"unknown fact '{key}' (playbook '{pb.id}' does not declare it)"
-    elif action == "record" and r.record not in projection.known_kinds():
-        yield (*loc, "record"), f"no capability in this installation records '{r.record}' events"
+    elif action == "record":
+        yield from _check_record(loc, r)
+
+
+def _check_record(loc: Loc, r: Response) -> Iterable[tuple[Loc, str]]:
+    kind = str(r.record)
+    if kind not in projection.known_kinds():
+        yield (*loc, "record"), f"no capability in this installation records '{kind}' events"
+    elif kind not in RECORDABLE:
+        yield (*loc, "record"), (
+            f"a script records '{kind}' events only through the action that makes them "
+            f"(done, answer, fire, ...); 'record' is for: {', '.join(sorted(RECORDABLE))}"
+        )
+    else:
+        try:
+            RECORDABLE[kind].model_validate(r.payload)
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = (*loc, "payload", *err["loc"])
+                yield where, "required but missing" if err["type"] == "missing" else str(err["msg"])
+
+
+def recorded_payload(r: Response) -> dict[str, Any]:
+    """The payload a ``record`` response records, in the form its kind's readers expect."""
+    model = RECORDABLE[str(r.record)].model_validate(r.payload)
+    return model.model_dump(mode="json", exclude_none=True)
 
 
 def acting_role(r: Response, pb: Playbook) -> str | None:

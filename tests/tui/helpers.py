@@ -135,3 +135,12 @@ async def open_drill_in_app(pilot: Pilot[None], incident_id: str) -> IncidentScr
     screen = pilot.app.screen
     assert isinstance(screen, IncidentScreen) and screen.incident_id == incident_id
     return screen
+
+
+async def enter_text(pilot: Pilot[None], box: Input, text: str) -> None:
+    """Put ``text`` in ``box`` as typing would leave it, then press Enter (one key, not one per
+    character: a typed key costs a Pilot round trip, and the tests are about what Enter does)."""
+    box.focus()
+    box.value = text
+    box.cursor_position = len(text)
+    await pilot.press("enter")

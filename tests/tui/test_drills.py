@@ -18,7 +18,7 @@ from ir.tui.screens.scenarios import ScenariosScreen
 from ir.tui.widgets.drill_panel import DrillPanel
 from ir.workspace import Workspace
 
-from .helpers import open_drill_in_app, settle, wait_until
+from .helpers import enter_text, open_drill_in_app, settle, wait_until
 
 SCENARIO = "open-bucket-reporter"
 
@@ -131,7 +131,8 @@ async def test_hot_wash_notes_and_discussion_answers(ws: Workspace, app_factory:
     async with app.run_test(size=(80, 24)) as pilot:
         _, panel = await _drill_pane(pilot, incident)
         await pilot.press("h")
-        await pilot.press(*"Bridge opened fast", "enter")
+        assert app.screen.focused is panel.query_one("#hotwash")
+        await enter_text(pilot, panel.query_one("#hotwash", Input), "Bridge opened fast")
         await settle(pilot)
         assert panel.query_one("#hotwash", Input).value == ""
 
@@ -142,7 +143,7 @@ async def test_hot_wash_notes_and_discussion_answers(ws: Workspace, app_factory:
         assert isinstance(dialog, PickTextScreen) and dialog.heading.startswith("EXERCISE ·")
         assert dialog.query_one("#choices", OptionList).option_count == 6
         await pilot.press("down", "enter")  # m1_q2: what do we tell the reporter
-        await pilot.press(*"Holding statement only", "enter")
+        await enter_text(pilot, dialog.query_one("#text", Input), "Holding statement only")
         await settle(pilot)
         assert panel.snapshot is not None
         assert [q.answers for q in panel.snapshot.questions if q.id == "m1_q2"] == [("Holding statement only",)]

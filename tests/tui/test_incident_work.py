@@ -13,7 +13,7 @@ from ir.tui.screens.incident import IncidentScreen
 from ir.tui.screens.text import TextScreen
 from ir.tui.widgets.task_list import TaskList
 from ir.workspace import Workspace
-from .helpers import open_in_app, open_incident, settle, to_investigate
+from .helpers import enter_text, open_in_app, open_incident, settle, to_investigate
 
 
 async def test_space_marks_the_highlighted_task_done_and_again_undoes_it(
@@ -133,8 +133,7 @@ async def test_every_kind_of_decision_in_investigate(ws: Workspace, app_factory:
         screen = await open_in_app(pilot, incident)
         for decision, text in (("affected_count", "1,540"), ("subjects", "CN=1500, DE=40"),
                                ("root_cause", "open ACL"), ("occurred_at", "2026-11-19T22:10Z")):
-            screen.query_one(f"#decision-{decision} Input", Input).focus()
-            await pilot.press(*text, "enter")
+            await enter_text(pilot, screen.query_one(f"#decision-{decision} Input", Input), text)
             await settle(pilot)
         picker = screen.query_one("#decision-data_categories SelectionList", SelectionList)
         picker.focus()

@@ -18,7 +18,7 @@ from ir.tui.widgets.obligations_panel import ObligationsPanel
 from ir.tui.widgets.report_panel import ReportPanel
 from ir.workspace import Workspace
 
-from .helpers import open_in_app, open_incident, settle
+from .helpers import enter_text, open_in_app, open_incident, settle
 
 FACTS = {"aware_at": "now", "breach_confirmed": "yes", "subjects": "CN=1500, DE=40", "affected_count": "1540"}
 """An incident with duties under PIPL and GDPR from the start."""
@@ -147,7 +147,7 @@ async def test_waive_needs_a_reason_and_is_recorded_with_it(ws: Workspace, app_f
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)  # no reason, no waiver
-        await pilot.press(*"EU residents' data was encrypted", "enter")
+        await enter_text(pilot, dialog.query_one("#reason", Input), "EU residents' data was encrypted")
         await settle(pilot)
         assert "waived" in _line(panel, "eu-gdpr-authority")
         # Once waived it cannot be fulfilled: the pane says so without asking the service.

@@ -11,7 +11,7 @@ from ir.tui.screens.incident import IncidentScreen
 from ir.tui.screens.pick_text import PickTextScreen
 from ir.workspace import Workspace
 
-from .helpers import open_in_app, open_incident, settle
+from .helpers import enter_text, open_in_app, open_incident, settle
 
 
 async def test_o_gives_a_role_to_a_person(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
@@ -62,9 +62,8 @@ async def test_a_typed_answer_carries_its_rationale(ws: Workspace, app_factory: 
         await settle(pilot)
         why = field.query_one(".why", Input)
         why.focus()
-        await pilot.press(*"reporter's e-mail at 09:00")
-        field.query_one(".editor", Input).focus()
-        await pilot.press(*"now", "enter")
+        why.value = "reporter's e-mail at 09:00"
+        await enter_text(pilot, field.query_one(".editor", Input), "now")
         await settle(pilot)
         assert why.value == ""  # on record with the answer
     [event] = ws.incidents.timeline(incident, kinds=["decision.answered"])
@@ -83,8 +82,7 @@ async def test_a_picked_answer_carries_the_rationale_typed_first(
         select = field.query_one(Select)
         select.focus()
         await settle(pilot)
-        field.query_one(".why", Input).focus()
-        await pilot.press(*"customer names in the sample")
+        field.query_one(".why", Input).value = "customer names in the sample"
         select.focus()
         await pilot.press("enter", "down", "enter")  # yes
         await settle(pilot)
@@ -101,13 +99,14 @@ async def test_enter_in_the_why_box_records_the_answer_being_typed(
         screen = await open_in_app(pilot, incident)
         field = screen.query_one("#decision-incident_summary")
         field.query_one(".editor", Input).focus()
-        await pilot.press(*"names and phones")
+        await pilot.press(*"names")
+        field.query_one(".editor", Input).value = "names and phones"
         await settle(pilot)
-        field.query_one(".why", Input).focus()
-        await pilot.press(*"from the sample file", "enter")
+        why = field.query_one(".why", Input)
+        await enter_text(pilot, why, "from the sample file")
         await settle(pilot)
         # Enter again with the same answer on record: a note says a rationale needs a new answer.
-        await pilot.press(*"more", "enter")
+        await enter_text(pilot, why, "more")
         await settle(pilot)
     events = ws.incidents.timeline(incident, kinds=["decision.answered"])
     assert [(e.payload["value"], e.payload.get("rationale")) for e in events] == [

@@ -18,6 +18,7 @@ from ir.clock import Clock
 from ir.errors import InvalidInput, IrError
 from ir.i18n import normalise_locale
 from ir.tui.commands import IrCommands
+from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed, Committed, WorkspaceChanged
 from ir.workspace import Workspace
 
@@ -93,7 +94,7 @@ class IrApp(App[None]):
         version = self._data_version()
         if version is None:
             if not self._poll_failed:
-                self.notify("cannot read the workspace; retrying", severity="error")
+                self.notify(tr("cannot read the workspace; retrying", self.ws.lang), severity="error")
             self._poll_failed = True
             return
         self._poll_failed = False
@@ -176,7 +177,9 @@ class IrApp(App[None]):
             message.on_done(message.result)
 
     def on_action_failed(self, message: ActionFailed) -> None:
-        title = "Changed meanwhile" if message.kind == "StaleView" else f"Could not {message.what}"
+        lang = self.ws.lang
+        stale = message.kind == "StaleView"
+        title = tr("Changed meanwhile", lang) if stale else tr("Could not {what}", lang, what=tr(message.what, lang))
         self.notify(message.message, title=title, severity="error", timeout=8)
         if message.refresh:
             # A refusal often means the screen was stale: show what is true now.
@@ -190,7 +193,7 @@ class IrApp(App[None]):
             error = event.worker.error
             log.error("worker %s failed: %r", event.worker.name, error)
             self.notify(f"internal error in {event.worker.name}: {type(error).__name__}: {error}",
-                        title="Something went wrong", severity="error", timeout=10)
+                        title=tr("Something went wrong", self.ws.lang), severity="error", timeout=10)
 
     def report_error(self, what: str, exc: IrError) -> None:
         """Show an error raised on the UI thread (a read that failed) and carry on."""

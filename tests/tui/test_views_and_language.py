@@ -131,3 +131,16 @@ def test_a_label_missing_from_a_language_shows_in_english() -> None:
     assert tr("Open incidents ({count})", "zh-CN", count=3) == "未关闭的事件（3）"
     assert tr("Open incidents ({count})", "en", count=3) == "Open incidents (3)"
     assert tr("A label nobody translated", "zh-CN") == "A label nobody translated"
+
+
+async def test_a_refusal_is_titled_in_the_display_language(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
+    drill = ws.drills.start("open-bucket-reporter", speed=None).id  # stepped: pausing is refused
+    app = app_factory(lang="zh-CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_row(app, pilot, "drills", 0)
+        assert screen.incident_id == drill
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert [n.title for n in app._notifications] == ["无法暂停演练"]

@@ -114,7 +114,6 @@ class IncidentScreen(Screen[None]):
 
     def _start(self) -> None:
         """Read the incident and bring the work pane to the front."""
-        self.title = self.incident_id
         self.reload(force=True)
         work = self._panels()[0]
         self._bring_to_front(work)
@@ -199,7 +198,6 @@ class IncidentScreen(Screen[None]):
             self._bar = bar
             self.query_one("#incident-bar", Static).update(bar)
         self.query_one("#exercise-banner").display = view["mode"] == "drill"
-        self.sub_title = pick(pb.title, lang)
 
     def on_workspace_changed(self, message: WorkspaceChanged) -> None:
         self.reload()

@@ -65,11 +65,12 @@ class ScenariosScreen(ModalScreen[tuple[str, float] | None]):
         with Vertical(id="dialog"):
             yield Label(tr("Start a drill — EXERCISE", lang), id="dialog-title")
             yield Static(tr("Reading the scenarios…", lang), id="dialog-body", classes="hint")
-            yield OptionList(id="scenarios")
+            # The speed comes first: below a long list it would be off a small screen.
             with Horizontal(id="speed-row"):
                 yield Label(tr("Speed", lang), classes="inline-label")
                 yield Input(f"{DEFAULT_SPEED:g}", id="speed", compact=True)
                 yield Label(tr("scenario seconds per second (60: an hour a minute)", lang), classes="hint")
+            yield OptionList(id="scenarios")
 
     def on_mount(self) -> None:
         self.query_one("#scenarios", OptionList).focus()

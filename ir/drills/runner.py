@@ -197,6 +197,12 @@ def control(
     seen = _Seen(svc, incident_id, sink)
     players = dict(script.script.players) if script else {}
     ctx = svc.context(incident_id)
+    if ctx.clock_state.speed is None and not ctx.ended:
+        # A stepped drill's time moves only with its runner: this loop would wait forever.
+        raise Refused(
+            f"{incident_id} is a headless (--instant) run, which cannot be controlled at a pace; "
+            f"end it with: ir drill end {incident_id}"
+        )
     responses = [(i, r) for i, r in script.ordered() if r.offset >= ctx.record.last_offset] if script else []
     ri = 0
     while not should_stop():

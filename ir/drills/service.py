@@ -160,8 +160,26 @@ class DrillService:
         for ev in ctx.events:
             if ev.kind == "incident.opened" and ev.payload.get("mode") == "drill":
                 payload, self._starting = self._starting, None
+                # Checked inside the opening transaction: two runners starting at once
+                # cannot both see no unfinished run.
+                if payload["speed"] is None:
+                    self._refuse_second_run(ctx.conn, payload["scenario"]["id"])
                 return [NewEvent("drill.started", payload)]
         return []
+
+    def _refuse_second_run(self, conn: Any, scenario_id: str) -> None:
+        """A headless run of a scenario may not start while another is unfinished.
+
+        A stepped drill moves only while its runner runs; one left running was interrupted
+        (the process was killed, the machine went down) or is being run right now. Either
+        way a second copy would leave the facilitator two half-records of one exercise.
+        """
+        for other in drilldb.list_drills(conn, scenario_id=scenario_id):
+            if other["speed"] is None and other["status"] != "ended":
+                raise Refused(
+                    f"{other['incident_id']} is an unfinished headless run of scenario '{scenario_id}' "
+                    f"(interrupted, or running now); end it first with: ir drill end {other['incident_id']}"
+                )
 
     @contextmanager
     def stepping(self, incident_id: str, clock: Clock) -> Iterator[None]:
@@ -191,6 +209,9 @@ class DrillService:
             start: the scenario's STARTEX instant (default: the scenario's, else now).
             players: role -> person, assigned at STARTEX.
             schedule: the schedule occurrence that started it ({id, due}).
+
+        Raises:
+            Refused: a headless run (``speed`` None) while another of the scenario is unfinished.
         """
         scenario, pb = self.scenarios.get(scenario_ref)
         if speed is not None and not 0 < speed <= MAX_SPEED:

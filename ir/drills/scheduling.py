@@ -213,18 +213,26 @@ class ScheduleService:
         grace = dt.timedelta(seconds=sched["grace_s"])
         latest = due[-1]
         runnable = now - latest <= grace
-        with self.ws.store.write() as conn:
-            for when in due[:-1] if runnable else due:
-                reason = "the scheduler was not running" if now - when > grace else "superseded by a later occurrence"
-                self._append(conn, "drill_schedule.missed", {"id": sched["id"], "due": format_instant(when), "run": False, "reason": reason})
-                log(f"missed: schedule {sched['id']} drill due {format_instant(when)} ({reason})")
-            if runnable:
-                late = f"started {int((now - latest).total_seconds() // 60)} min late, within the {sched['grace_s'] // 60} min grace"
-                self._append(conn, "drill_schedule.missed", {"id": sched["id"], "due": format_instant(latest), "run": True, "reason": late})
-        return self.fire(sched["id"], latest, log) if runnable else None
+        skipped = due[:-1] if runnable else due
+        if skipped:
+            with self.ws.store.write() as conn:
+                for when in skipped:
+                    reason = "the scheduler was not running" if now - when > grace else "superseded by a later occurrence"
+                    self._append(conn, "drill_schedule.missed", {"id": sched["id"], "due": format_instant(when), "run": False, "reason": reason})
+                    log(f"missed: schedule {sched['id']} drill due {format_instant(when)} ({reason})")
+        if not runnable:
+            return None
+        # The note that it runs late commits with the drill's start, never before it: a crash
+        # in between would otherwise mark the occurrence as run, and no restart would run it.
+        late = f"started {int((now - latest).total_seconds() // 60)} min late, within the {sched['grace_s'] // 60} min grace"
+        return self.fire(sched["id"], latest, log, late=late)
 
-    def fire(self, schedule_id: str, due: dt.datetime, log: Log = lambda _: None) -> str | None:
-        """Start the drill of one occurrence, unless it already ran; returns the drill id."""
+    def fire(self, schedule_id: str, due: dt.datetime, log: Log = lambda _: None, *, late: str | None = None) -> str | None:
+        """Start the drill of one occurrence, unless it already ran; returns the drill id.
+
+        Args:
+            late: why it starts late, recorded with the start (None: on time).
+        """
         try:
             sched = self.get(schedule_id)
         except NotFound:
@@ -233,7 +241,8 @@ class ScheduleService:
         participants = sched["participants"]
         try:
             state = self.drills.start(
-                sched["scenario_id"], speed=sched["speed"], players=participants, schedule={"id": schedule_id, "due": due_text}
+                sched["scenario_id"], speed=sched["speed"], players=participants, schedule={"id": schedule_id, "due": due_text},
+                late=late,
             )
         except Refused as exc:
             log(f"skipped: {exc}")
@@ -328,14 +337,9 @@ class DrillAlarms:
         if due is None:
             return
         late = self.schedules.ws.clock.now() - due
-        if late > dt.timedelta(minutes=1):
-            # Woken late (a suspended laptop) but within grace: say so in the record.
-            with self.schedules.ws.store.write() as conn:
-                self.schedules._append(
-                    conn, "drill_schedule.missed",
-                    {"id": schedule_id, "due": format_instant(due), "run": True, "reason": f"alarm {int(late.total_seconds())} s late"},
-                )
-        self.schedules.fire(schedule_id, due, self.log)
+        # Woken late (a suspended laptop) but within grace: the record says so, with the start.
+        reason = f"alarm {int(late.total_seconds())} s late" if late > dt.timedelta(minutes=1) else None
+        self.schedules.fire(schedule_id, due, self.log, late=reason)
 
     def missed(self, event: JobExecutionEvent) -> None:
         """APScheduler gave up on a run (later than the grace period): record it."""

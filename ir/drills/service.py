@@ -121,6 +121,7 @@ class DrillService:
         self.ws = ws
         self.scenarios = ScenarioCatalog(ws.content, ws.playbooks)
         self._starting: dict[str, Any] | None = None
+        self._late: str | None = None
         self._snapshots: dict[str, Scenario] = {}
         self._schedules: ScheduleService | None = None
         self._stepping: dict[str, Clock] = {}
@@ -164,6 +165,9 @@ class DrillService:
                 # cannot both see no unfinished run.
                 if payload["speed"] is None:
                     self._refuse_second_run(ctx.conn, payload["scenario"]["id"])
+                late, self._late = self._late, None
+                if late is not None:
+                    self._note_late(ctx.conn, payload["schedule"], late)
                 return [NewEvent("drill.started", payload)]
         return []
 
@@ -180,6 +184,19 @@ class DrillService:
                     f"{other['incident_id']} is an unfinished headless run of scenario '{scenario_id}' "
                     f"(interrupted, or running now); end it first with: ir drill end {other['incident_id']}"
                 )
+
+    def _note_late(self, conn: Any, schedule: dict[str, str], reason: str) -> None:
+        """Record that a scheduled drill starts late, in the transaction that starts it.
+
+        Recorded apart from the start, a crash between the two left an occurrence marked as
+        run that never started, and no restart would run it.
+        """
+        now = format_instant(self.ws.clock.now())
+        eventlog.append(
+            conn, drilldb.WORKSPACE_STREAM, "drill_schedule.missed",
+            {"id": schedule["id"], "due": schedule["due"], "run": True, "reason": reason},
+            actor=self.ws.actor, at=now, recorded_at=now,
+        )
 
     @contextmanager
     def stepping(self, incident_id: str, clock: Clock) -> Iterator[None]:
@@ -200,6 +217,7 @@ class DrillService:
         start: dt.datetime | None = None,
         players: dict[str, str] | None = None,
         schedule: dict[str, str] | None = None,
+        late: str | None = None,
     ) -> IncidentState:
         """Open a drill incident on the scenario's playbook and start its clock (STARTEX).
 
@@ -209,6 +227,7 @@ class DrillService:
             start: the scenario's STARTEX instant (default: the scenario's, else now).
             players: role -> person, assigned at STARTEX.
             schedule: the schedule occurrence that started it ({id, due}).
+            late: why a scheduled drill starts late; recorded with the start, atomically.
 
         Raises:
             Refused: a headless run (``speed`` None) while another of the scenario is unfinished.
@@ -227,11 +246,12 @@ class DrillService:
         payload = self._started_payload(scenario, begin, speed, players, schedule)
         opener = self.ws.incidents.bind(clock=VirtualClock(begin))
         self._starting = payload
+        self._late = late if schedule else None
         try:
             title = f"EXERCISE: {pick(scenario.title, self.ws.lang)}"
             state = opener.open(pb.id, title=title, severity=scenario.severity, facts=scenario.facts, mode="drill")
         finally:
-            self._starting = None
+            self._starting = self._late = None
         for role, person in players.items():
             if state.roles.get(role) != person:
                 opener.assign(state.id, role, person)

@@ -10,6 +10,7 @@ a second headless run of the scenario is refused while the interrupted one is un
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import signal
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from ir.clock import VirtualClock
 from ir.workspace import Workspace
 from tests.conftest import REPO, IrRunner
 
@@ -181,3 +183,40 @@ def test_sigkill_while_the_drill_opens(db_path: Path, ir: IrRunner, injects: int
 def test_sigkill_at_a_random_moment_of_a_headless_run(db_path: Path, ir: IrRunner, injects: int, seed: int) -> None:
     killed_after(random.Random(seed).uniform(0.5, 3.0), db_path, *RUN)
     facilitator_recovers(db_path, ir, consistent(db_path, ir), injects)
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+DUE = "2026-11-20T10:00:00.000Z"
+NOW = "2026-11-20T10:30:00Z"
+
+
+def _schedule(db: Path) -> None:
+    ws = Workspace(db, clock=VirtualClock(dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)), actor="planner")
+    try:
+        # Hourly, so catch-up at 10:30 finds the 09:00 occurrence missed and runs 10:00 late.
+        ws.drills.schedules.add(SCENARIO, "0 * * * *", participants={"commander": "chen"}, speed=60.0,
+                                schedule_id="hourly", grace=dt.timedelta(minutes=45))
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("n", range(1, 6))
+def test_sigkill_during_scheduler_catch_up_never_runs_a_drill_twice_or_loses_it(db_path: Path, ir: IrRunner, n: int) -> None:
+    _schedule(db_path)
+    killed_at(n, db_path, "scheduler", "--once", now=NOW)
+    consistent(db_path, ir)
+    restarted = subprocess.run([sys.executable, "-m", "ir", "--db", str(db_path), "scheduler", "--once"],
+                               capture_output=True, text=True, env=_env(NOW), cwd=REPO, timeout=120)
+    assert restarted.returncode == 0, restarted.stderr
+    consistent(db_path, ir)
+    ws = Workspace(db_path)
+    try:
+        runs = ws.drills.schedules.runs("hourly")
+        drills = [d for d in ws.drills.list() if d["schedule_id"] == "hourly"]
+    finally:
+        ws.close()
+    # Exactly one drill for the 10:00 occurrence (started after the restart if the kill came
+    # first), recorded as run late; 09:00 recorded as missed; nothing twice.
+    assert [(d["schedule_due"]) for d in drills] == [DUE]
+    assert [(r["due"], r["status"]) for r in runs] == [("2026-11-20T09:00:00.000Z", "missed"), (DUE, "ran_late")]

@@ -15,22 +15,28 @@ values filled in (escaped for HTML): the same bytes, many times faster. Any othe
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
+import signal
+import threading
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.header import Header
 from email.utils import formataddr
 from typing import Any
 
+from jinja2 import Template
+from jinja2.exceptions import SecurityError
 from markupsafe import escape
 
 from ir.clock import parse_instant
+from ir.errors import IrError
 from ir.notices.pii import Cipher
-from ir.notices.templates import PERSON_FIELDS, sandbox
+from ir.notices.templates import MAX_OUTPUT, PERSON_FIELDS, sandbox
 
 FORMATS = ("txt", "html", "eml")
 """Output formats of ``ir notices render``."""
@@ -156,8 +162,8 @@ class Renderer:
         self.env = sandbox()
         self.env.filters.update(_filters(plan))
         self.layout = sandbox(autoescape=True).from_string(_LAYOUT)
-        self.body = self.env.from_string(plan.body)
-        self.subject = self.env.from_string(plan.subject)
+        self.body = self._compile(plan.body, "body")
+        self.subject = self._compile(plan.subject, "subject")
         self._reference = ""
         self._fast: tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]] | None = None
         if plan.fast and plan.audience == "individual":
@@ -171,8 +177,8 @@ class Renderer:
 
     def document(self) -> Letter:
         """The one notice of a regulator, public or internal template."""
-        text = self.body.render(self.plan.variables)
-        subject = self._subject(self.subject.render(self.plan.variables))
+        text = self._run(self.body, self.plan.variables, "body")
+        subject = self._subject(self._run(self.subject, self.plan.variables, "subject"))
         return Letter(self._format(text, subject), subject, recipient=self.plan.audience)
 
     def letter(self, row: Sequence[Any]) -> Letter:
@@ -210,8 +216,8 @@ class Renderer:
                 row[0], values, subject, tidy_txt(_fill(text, values)), tidy_html(_fill(html, _html_values(values))), recipient
             )
         context = {**self.plan.variables, "person": _Person(values)}
-        text = self.body.render(context)
-        subject = self._subject(self.subject.render(context))
+        text = self._run(self.body, context, "body")
+        subject = self._subject(self._run(self.subject, context, "subject"))
         if self.plan.fmt == "eml":
             return self._email(row[0], values, subject, tidy_txt(self._txt(text)), tidy_html(self._html(text, subject)), recipient)
         return Letter(self._format(text, subject), subject, values["email"], recipient)
@@ -247,19 +253,36 @@ class Renderer:
         """Render once with a marker per person field; None if the markers do not survive."""
         marked = {name: f"{_MARK}{name}{_MARK}" for name in PERSON_FIELDS}
         context = {**self.plan.variables, "person": _Person(marked)}
-        text = self.body.render(context)
-        subject = _split_marks(self.subject.render(context))
+        text = self._run(self.body, context, "body")
+        rendered_subject = self._run(self.subject, context, "subject")
+        subject = _split_marks(rendered_subject)
         if self.plan.fmt == "eml":
-            title = self._subject(self.subject.render(context))
+            title = self._subject(rendered_subject)
             body: Any = (_split_marks(self._txt(text)), _split_marks(self._html(text, title)))
             ok = body[0] is not None and body[1] is not None
         else:
-            title = self._subject(self.subject.render(context))
+            title = self._subject(rendered_subject)
             body = _split_marks(self._html(text, title) if self.plan.fmt == "html" else self._txt(text))
             ok = body is not None
         if not ok or subject is None:
             return None
         return body, subject
+
+    def _compile(self, source: str, part: str) -> Template:
+        try:
+            return self.env.from_string(source)
+        except Exception as exc:  # a template that does not compile: the template's fault
+            raise TemplateFailed(f"template {self.plan.template_id}: the {part} cannot be compiled: {_why(exc)}") from None
+
+    def _run(self, template: Template, context: Mapping[str, Any], part: str) -> str:
+        """Render one template part within the limits (see :func:`bounded`); any failure of the
+        template's own code becomes a one-line error naming the template."""
+        try:
+            return bounded(template, context)
+        except IrError:
+            raise
+        except Exception as exc:  # the template's code failed: whatever it did, it is the template's fault
+            raise TemplateFailed(f"template {self.plan.template_id}: the {part} cannot be rendered: {_why(exc)}") from None
 
     def _subject(self, subject: str) -> str:
         subject = " ".join(subject.split())
@@ -299,6 +322,72 @@ class Renderer:
 
     def _category_text(self, ids: Sequence[str]) -> str:
         return category_words(ids, self.plan.titles, self.plan.locale)
+
+
+class TemplateFailed(IrError):
+    """A template failed while rendering: refused by the sandbox, over a limit, or an error in it."""
+
+
+class TemplateTooBig(Exception):
+    """A letter grew past :data:`~ir.notices.templates.MAX_OUTPUT` characters."""
+
+
+class TemplateTimeout(Exception):
+    """A letter took longer than :data:`TIME_LIMIT` seconds."""
+
+
+TIME_LIMIT = 10.0
+"""Seconds one letter or document may take to render (a letter takes well under a millisecond)."""
+
+
+def bounded(template: Template, context: Mapping[str, Any]) -> str:
+    """Render ``template``, stopping it past :data:`~ir.notices.templates.MAX_OUTPUT` characters
+    or :data:`TIME_LIMIT` seconds.
+
+    The size is counted as the output is produced, so a loop that would write without end is
+    stopped early; the time limit is an interval timer, which only the main thread of a
+    process can arm (workers and the command line are; elsewhere only the size is bounded).
+    """
+    with _deadline(TIME_LIMIT):
+        parts: list[str] = []
+        size = 0
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise TemplateTooBig(f"it produces more than {MAX_OUTPUT:,} characters")
+            parts.append(chunk)
+        return "".join(parts)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not armed:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _expired(signum: int, frame: Any) -> None:
+    raise TemplateTimeout(f"it ran for more than {TIME_LIMIT:g} seconds")
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, (TemplateTooBig, TemplateTimeout)):
+        return str(exc)
+    if isinstance(exc, SecurityError):
+        return f"refused by the sandbox ({exc})"
+    if isinstance(exc, RecursionError):
+        return "it recurses too deeply"
+    if isinstance(exc, MemoryError):
+        return "it needs more memory than there is"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _Person:

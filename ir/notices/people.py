@@ -73,14 +73,18 @@ def header_key(text: str) -> str:
 
 def unformula(value: str) -> str:
     """Undo :func:`safe_cell` (so a rejects file can be fixed and imported again)."""
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_START:
+    if value[:1] == "'" and value.lstrip("'")[:1] in FORMULA_START:
         return value[1:]
     return value
 
 
 def safe_cell(value: str) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading ``= + - @`` is escaped with a quote."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    """A CSV cell a spreadsheet shows as text: a leading ``= + - @`` is escaped with a quote.
+
+    A value that already starts with quotes before such a character gets one more, so that
+    :func:`unformula` gives back exactly the value (``'=x`` is written ``''=x``).
+    """
+    return "'" + value if value.lstrip("'")[:1] in FORMULA_START else value
 
 
 def ref_hash(reference: str) -> str:

@@ -128,6 +128,9 @@ def render_people(
         bundle: put this many letters in each file (0: one file per letter): text letters
             separated by form feeds, e-mails as an mbox.
     """
+    # Compile (and for fast templates, render once) here first: a template that fails does so
+    # with its own message, not inside a worker's start-up.
+    Renderer(plan, cipher)
     outcome = Outcome(out)
     done = _restore(out)
     outcome.count, outcome.skipped = done["count"], done["skipped"]

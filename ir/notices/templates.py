@@ -21,6 +21,18 @@ A template file is ``notice_templates/<id>.j2``::
 The header is validated strictly (file, line and field in every error). The body and the
 subject are compiled in a sandbox with undefined variables as errors, and every variable they
 read must be declared, so ``ir notices check`` can list exactly what is missing.
+
+A workspace's templates are written by people who may not be trusted with the workspace
+itself, so a template is held to what a letter needs, in two layers:
+
+* when it is loaded, anything that reaches past plain data is refused with its line: names
+  and attributes starting with ``_`` (the way into Python's internals), ``self``, the
+  environment's helpers (``range``, ``lipsum``, ``cycler``, ...: none is available), filters
+  outside :data:`SAFE_FILTERS`, method calls outside :data:`SAFE_METHODS`, ``include`` and
+  ``import``, and ``**`` and ``%`` formatting;
+* when it is rendered, Jinja2's sandbox still checks every attribute and call, ``*`` and
+  ``**`` are bounded (no gigabyte strings, no huge powers), and each letter is stopped at
+  :data:`MAX_OUTPUT` characters or :data:`TIME_LIMIT` seconds (see :mod:`ir.notices.letters`).
 """
 
 from __future__ import annotations
@@ -36,12 +48,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BeforeValidator, Field, field_validator
 
 from ir.content.paths import ContentPaths
 from ir.content.validate import Strict, validate_document
-from ir.content.yamlfile import MAX_BYTES, parse_document
+from ir.content.yamlfile import parse_document
 from ir.errors import ContentError, ContentErrors, NotFound
 
 SUFFIX = ".j2"
@@ -61,6 +74,29 @@ CONTEXT = ("person", "notice", "incident", "exercise")
 
 FILTERS = ("date", "datetime", "number", "categories", "counts")
 """Filters ir adds (see :mod:`ir.notices.letters`)."""
+
+SAFE_FILTERS = frozenset({
+    "abs", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float", "int", "items", "join",
+    "last", "length", "list", "lower", "max", "min", "reject", "reverse", "round", "select", "sort", "string",
+    "striptags", "sum", "title", "trim", "truncate", "unique", "upper", "wordcount",
+})
+"""Jinja2's filters a template may use: none can read attributes by name, build large strings,
+or reach anything but the value it is given."""
+
+SAFE_METHODS = frozenset({
+    "upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith", "endswith", "items", "keys",
+    "values", "get",
+})
+"""Methods a template may call on a value (``{{ organisation.upper() }}``)."""
+
+MAX_TEMPLATE_BYTES = 256 * 1024
+"""Largest template file accepted (a long regulator report is a few tens of kilobytes)."""
+
+MAX_OUTPUT = 2_000_000
+"""Most characters one letter or document may have (facts are at most 20,000 characters each)."""
+
+MAX_POWER = 64
+"""Largest exponent ``**`` accepts."""
 
 DEFAULT_ZONES = {"en": "UTC", "zh-CN": "Asia/Shanghai"}
 """Time zone for dates in a letter, by its language, unless the template names one."""
@@ -120,15 +156,42 @@ class TemplateMeta(Strict):
         return self.timezone or DEFAULT_ZONES[self.locale]
 
 
-def sandbox(*, autoescape: bool = False) -> SandboxedEnvironment:
-    """The environment every template runs in: sandboxed, undefined names are errors."""
-    env = SandboxedEnvironment(
+class NoticeSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox with the operators that can exhaust memory or time bounded."""
+
+    # Intercepted operators are also never folded into constants at compile time, so
+    # ``{{ 9 ** 9 ** 9 }}`` cannot hang the compiler either.
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Refuse what would build a huge value; leave the rest to the sandbox."""
+        if operator == "**" and not (isinstance(right, int) and abs(right) <= MAX_POWER and _small(left)):
+            raise SecurityError(f"** is limited to exponents up to {MAX_POWER}")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
+                    raise SecurityError(f"* would build a value of {len(seq) * times:,} items (the limit is {MAX_OUTPUT:,})")
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("% string formatting is not allowed in notice templates")
+        return super().call_binop(context, operator, left, right)
+
+
+def _small(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 10**6
+
+
+def sandbox(*, autoescape: bool = False) -> NoticeSandbox:
+    """The environment every template runs in: sandboxed, undefined names are errors, no
+    helpers, only :data:`SAFE_FILTERS` and ir's own filters."""
+    env = NoticeSandbox(
         undefined=StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.clear()
+    env.filters = {name: fn for name, fn in env.filters.items() if name in SAFE_FILTERS}
     # Placeholders so templates compile; rendering installs the real, locale-aware filters.
     for name in FILTERS:
         env.filters.setdefault(name, _unset_filter)
@@ -201,7 +264,11 @@ def load_template(path: Path, shown: str | None = None) -> NoticeTemplate:
     shown = shown or str(path)
     text = _read(path, shown)
     header, body, body_line = _split(text, shown)
-    doc = parse_document(header, shown)
+    try:
+        doc = parse_document(header, shown)
+    except ContentError as exc:
+        # One shape of error for every problem, so a listing can report a bad file and go on.
+        raise ContentErrors([_header_line(exc)]) from None
     # The header starts on the file's second line, after the opening '---'.
     doc.lines = {loc: line + 1 for loc, line in doc.lines.items()}
     meta = validate_document(doc, TemplateMeta)
@@ -216,20 +283,34 @@ def load_template(path: Path, shown: str | None = None) -> NoticeTemplate:
         except TemplateSyntaxError as exc:
             offset = line + (exc.lineno or 1) - 1 if where == "body" else line
             errors.append(ContentError(shown, offset, where, f"template syntax error: {exc.message}"))
+        except RecursionError:
+            errors.append(ContentError(shown, line, where, "expressions are nested too deeply"))
     if errors:
         raise ContentErrors(errors)
-    reads, fields, fast = _analyse(meta, trees, env, shown, errors)
+    try:
+        for tree, where, first in trees:
+            _refuse_hostile(tree, where, first, shown, errors)
+        if errors:
+            raise ContentErrors(errors)
+        reads, fields, fast = _analyse(meta, trees, env, shown, errors)
+    except RecursionError:
+        raise ContentErrors([ContentError(shown, body_line, "body", "expressions are nested too deeply")]) from None
     if errors:
         raise ContentErrors(errors)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return NoticeTemplate(meta, path, shown, body, body_line, digest, frozenset(fields), fast, frozenset(reads))
 
 
+def _header_line(exc: ContentError) -> ContentError:
+    """An error of the YAML header with its line counted in the whole file (after the first ``---``)."""
+    return ContentError(exc.path, exc.line + 1 if exc.line else exc.line, exc.field, exc.problem)
+
+
 def _read(path: Path, shown: str) -> str:
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ContentErrors([ContentError(shown, None, "", f"file is {size} bytes; the limit is {MAX_BYTES}")])
+        if size > MAX_TEMPLATE_BYTES:
+            raise ContentErrors([ContentError(shown, None, "", f"file is {size} bytes; the limit is {MAX_TEMPLATE_BYTES}")])
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ContentErrors([ContentError(shown, None, "", "no such file")]) from None
@@ -283,6 +364,58 @@ def _analyse(
     if meta.audience != "individual" and "person" in reads:
         errors.append(ContentError(shown, first_line(trees, "person"), "body", f"a {meta.audience} notice has no person to read"))
     return reads, fields, fast
+
+
+_INCLUDES = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
+
+
+def _refuse_hostile(tree: nodes.Template, where: str, first: int, shown: str, errors: list[ContentError]) -> None:
+    """Refuse a construct that reaches past plain data (see the module's description); the
+    first one found is reported (one payload is often several such constructs)."""
+    macros = {m.name for m in tree.find_all(nodes.Macro)} | {"caller"}
+    for node in tree.find_all(nodes.Node):
+        problem = _hostile(node, macros)
+        if problem:
+            at = first + (node.lineno or 1) - 1 if where == "body" else first
+            errors.append(ContentError(shown, at, where, problem))
+            return
+
+
+def _hostile(node: nodes.Node, macros: set[str]) -> str | None:
+    """Why a template node is refused, or None."""
+    if isinstance(node, _INCLUDES):
+        return "a notice template cannot include, extend or import other templates"
+    if isinstance(node, nodes.Name) and (node.name.startswith("_") or node.name == "self"):
+        return f"'{node.name}' is not available in notice templates"
+    if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+        return f"attribute '{node.attr}' is not allowed (names starting with _ lead to Python's internals)"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_"):
+        return f"item '{node.arg.value}' is not allowed (names starting with _ lead to Python's internals)"
+    if isinstance(node, nodes.Const) and isinstance(node.value, str) and "__" in node.value:
+        return "text with '__' is not allowed in expressions (it names Python's internals)"
+    if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS and node.name not in FILTERS:
+        return f"filter '{node.name}' is not allowed in notice templates (allowed: {', '.join(sorted(SAFE_FILTERS | set(FILTERS)))})"
+    if isinstance(node, nodes.Call):
+        return _hostile_call(node, macros)
+    if isinstance(node, nodes.Pow):
+        return "** is not allowed in notice templates"
+    if isinstance(node, nodes.Mod) and isinstance(node.left, nodes.Const) and isinstance(node.left.value, str):
+        return "% string formatting is not allowed in notice templates"
+    return None
+
+
+def _hostile_call(node: nodes.Call, macros: set[str]) -> str | None:
+    target = node.node
+    if isinstance(target, nodes.Getattr):
+        if target.attr.startswith("_"):
+            return f"attribute '{target.attr}' is not allowed (names starting with _ lead to Python's internals)"
+        if target.attr in SAFE_METHODS:
+            return None
+        return f"calling .{target.attr}() is not allowed (methods allowed: {', '.join(sorted(SAFE_METHODS))})"
+    if isinstance(target, nodes.Name) and target.name in macros:
+        return None
+    name = target.name if isinstance(target, nodes.Name) else type(target).__name__.lower()
+    return f"calling {name}() is not allowed in notice templates"
 
 
 def first_line(trees: list[tuple[nodes.Template, str, int]], name: str) -> int:

@@ -18,6 +18,7 @@ from ir.clock import Clock, VirtualClock
 from ir.drills.injects import next_event_time
 from ir.drills.offsets import instant_at
 from ir.drills.script import LoadedScript, Response, acting_role, recorded_payload
+from ir.drills.service import Contended
 from ir.engine.commands import NewEvent
 from ir.errors import IrError, Refused
 from ir.store import Event
@@ -206,7 +207,13 @@ def control(
     responses = [(i, r) for i, r in script.ordered() if r.offset >= ctx.record.last_offset] if script else []
     ri = 0
     while not should_stop():
-        svc.deliver_due(incident_id)
+        try:
+            svc.deliver_due(incident_id)
+        except Contended:
+            # Other terminals kept changing the drill (another controller, pause and resume):
+            # what is due is delivered on the next turn, by this loop or by theirs.
+            sleep(poll)
+            continue
         ctx = svc.context(incident_id)
         if ctx.ended:
             break
@@ -218,10 +225,19 @@ def control(
             svc.deliver_due(incident_id)
         seen.flush()
         if now >= ctx.clock_state.length:
-            svc.end(incident_id, ENDEX_REASON)
+            _endex(svc, incident_id)
             break
         sleep(_wait(svc, ctx, now, responses[ri][1].offset if ri < len(responses) else None, poll))
     seen.flush()
+
+
+def _endex(svc: DrillService, incident_id: str) -> None:
+    """End the drill at ENDEX, unless another controller or a facilitator ended it first."""
+    try:
+        svc.end(incident_id, ENDEX_REASON)
+    except Refused:
+        if not svc.context(incident_id).ended:
+            raise
 
 
 def _wait(svc: DrillService, ctx: Any, now: float, response_at: float | None, poll: float) -> float:

@@ -47,6 +47,10 @@ RETRIES = 8
 """How often a decision is retaken when another terminal changed the drill meanwhile."""
 
 
+class Contended(Refused):
+    """Other terminals changed the drill on every one of :data:`RETRIES` attempts."""
+
+
 @dataclass
 class DrillContext:
     """One consistent read of a drill: its incident, clock, scenario, record and inject states."""
@@ -434,7 +438,7 @@ class DrillService:
                 return recorded
             except StaleView:
                 continue
-        raise Refused(f"{incident_id} kept changing while injects were being delivered; try again")
+        raise Contended(f"{incident_id} kept changing while injects were being delivered; try again")
 
     def inject_states(self, incident_id: str) -> dict[str, str]:
         """Injects in a terminal state: id -> delivered, skipped or expired."""
@@ -515,7 +519,7 @@ class DrillService:
             except StaleView:
                 continue
             return delivered + advanced + self.advance_to(incident_id, float(nxt.due))
-        raise Refused(f"{incident_id} kept changing; try again")
+        raise Contended(f"{incident_id} kept changing; try again")
 
     def end(self, incident_id: str, reason: str = "ENDEX called by the facilitator", *, at: float | None = None) -> list[Event]:
         """ENDEX: settle every remaining inject, stop the clock, score, and update the improvement plan."""
@@ -536,7 +540,7 @@ class DrillService:
                 return self._record(ctx, new, now, ctx.state.seq)
             except StaleView:
                 continue
-        raise Refused(f"{incident_id} kept changing; try again")
+        raise Contended(f"{incident_id} kept changing; try again")
 
     def _control(self, incident_id: str, kind: str, check: Any) -> list[Event]:
         for _ in range(RETRIES):
@@ -548,7 +552,7 @@ class DrillService:
                 return self._record(ctx, [NewEvent(kind, payload)], now, ctx.state.seq)
             except StaleView:
                 continue
-        raise Refused(f"{incident_id} kept changing; try again")
+        raise Contended(f"{incident_id} kept changing; try again")
 
     @staticmethod
     def _need(ctx: DrillContext, *, running: bool = False, paused: bool = False, stepped_ok: bool = False) -> None:
@@ -639,4 +643,4 @@ def _until_endex(events: list[Event]) -> list[Event]:
     return out
 
 
-__all__ = ["DrillContext", "DrillService", "DrillStatus"]
+__all__ = ["Contended", "DrillContext", "DrillService", "DrillStatus"]

@@ -10,7 +10,7 @@ a table and a footer):
   would send it, and the clock stops when the screen shows the result and has been
   redrawn. Target: under 100 ms.
 
-Run: .venv/bin/python bench/tui.py [--incidents N] [--events N] [--runs N] [--db PATH]
+Run: .venv/bin/python bench/tui.py [--incidents N] [--events N] [--runs N] [--presses N] [--db PATH]
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def time_launch(kind: str, db: Path | None) -> dict[str, float]:
 # ------------------------------------------------------------------------- key presses
 
 
-async def key_latencies(db: Path, repeats: int) -> dict[str, list[float]]:
-    """Press keys in a running app; milliseconds from each key to the updated, redrawn screen."""
+async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, float]]]:
+    """Press keys in a running app; for each key, milliseconds from the key to the updated,
+    redrawn screen (wall clock), and the CPU time the process spent meanwhile (every thread)."""
     from textual import events
 
     from ir.clock import VirtualClock
@@ -157,21 +158,33 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[float]]:
     from ir.tui.screens.dashboard import DashboardScreen
     from ir.tui.screens.incident import IncidentScreen
     from ir.tui.widgets.incident_table import IncidentTable
+    from ir.tui.widgets.obligations_panel import ObligationsPanel
     from ir.tui.widgets.task_list import TaskList
+    from ir.tui.widgets.timeline_panel import TimelinePanel
 
     app = make_app(db, clock=VirtualClock(START), actor="bench", lang="en")
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[tuple[float, float]]] = {}
 
     async def press(label: str, key: str, done: Callable[[], bool], char: str | None = None) -> None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         app._driver.send_message(events.Key(key, char))  # as the terminal driver delivers it
         while not done():
             await asyncio.sleep(0.001)
         await _drawn(app)
-        results.setdefault(label, []).append((time.perf_counter() - start) * 1000)
+        took = ((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
+        results.setdefault(label, []).append(took)
+        await asyncio.sleep(0.05)  # a person does not press keys back to back
+
+    def loaded(screen: IncidentScreen, pane: str, kind: type[Any]) -> Callable[[], bool]:
+        def check() -> bool:
+            panels = screen.query(kind)
+            return (screen.active == pane and bool(panels)
+                    and panels.first().loaded_seq == screen.view["seq"])  # type: ignore[index]
+
+        return check
 
     async with app.run_test(size=(80, 24)) as pilot:
-        while not (isinstance(app.screen, DashboardScreen) and app.screen.rows is not None):
+        while not (isinstance(app.screen, DashboardScreen) and app.screen.complete):
             await asyncio.sleep(0.01)
         await pilot.pause()
         dashboard = app.screen
@@ -182,28 +195,25 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[float]]:
         for _ in range(repeats):
             count = len(table.rows_shown)
             await press("dashboard: show/hide closed (c)", "c", lambda c=count: len(table.rows_shown) != c, "c")
-        table.cursor_row = 0
-        await pilot.pause()
-        await press("dashboard: open an incident (enter)", "enter",
-                    lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None)
-        screen = app.screen
-        assert isinstance(screen, IncidentScreen)
-        tasks = screen.query_one(TaskList)
-        await pilot.pause()
-        for _ in range(repeats):
+        for n in range(repeats):
+            table.cursor_row = n
+            await pilot.pause()
+            label = "dashboard: open another incident (enter)" if n else "dashboard: open an incident, first (enter)"
+            await press(label, "enter", lambda i=table.rows_shown[n].id: isinstance(app.screen, IncidentScreen)
+                        and app.screen.incident_id == i and app.screen.view is not None)
+            screen = app.screen
+            assert isinstance(screen, IncidentScreen)
+            tasks = screen.query_one(TaskList)
+            await pilot.pause()
             before = screen.view["seq"]  # type: ignore[index]
             await press("incident: tick a task (space)", "space",
                         lambda b=before: screen.view["seq"] != b and tasks.tasks != {}, " ")  # type: ignore[index]
-        from ir.tui.widgets.timeline_panel import TimelinePanel
-
-        def timeline_shown() -> bool:
-            panels = screen.query(TimelinePanel)
-            return bool(panels) and panels.first().loaded_seq == screen.view["seq"]  # type: ignore[index]
-
-        await press("incident: timeline pane, first time (2)", "2", timeline_shown, "2")
-        await press("incident: back to work pane (1)", "1",
-                    lambda: screen.query_one("#panes").active == "pane-work", "1")
-        await press("incident: back to the dashboard (escape)", "escape", lambda: app.screen is dashboard)
+            first = " first time" if n == 0 else ""
+            await press(f"incident: timeline pane{first} (2)", "2", loaded(screen, "timeline", TimelinePanel), "2")
+            await press(f"incident: obligations pane{first} (3)", "3",
+                        loaded(screen, "obligations", ObligationsPanel), "3")
+            await press("incident: back to work pane (1)", "1", lambda: screen.active == "work", "1")
+            await press("incident: back to the dashboard (escape)", "escape", lambda: app.screen is dashboard)
     return results
 
 
@@ -215,6 +225,7 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=1000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5, help="launches of each app (median reported)")
+    parser.add_argument("--presses", type=int, default=5, help="times each key is pressed (median reported)")
     parser.add_argument("--db", type=Path, help="reuse (or create) this workspace instead of a temporary one")
     parser.add_argument("--child", choices=["baseline", "ir"], help=argparse.SUPPRESS)
     parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
@@ -256,10 +267,12 @@ def main() -> int:
         # The key presses change the workspace (they tick tasks): press them on a copy.
         pressed = Path(tmp) / "pressed.db"
         shutil.copyfile(db, pressed)
-        latencies = asyncio.run(key_latencies(pressed, repeats=5))
-        print("\nkey press to updated screen (ms; median and worst):")
+        latencies = asyncio.run(key_latencies(pressed, repeats=args.presses))
+        print("\nkey press to updated screen, ms (wall: median and worst; CPU: median):")
         for label, values in latencies.items():
-            print(f"  {label:45s} {statistics.median(values):7.1f}  {max(values):7.1f}")
+            wall = [w for w, _ in values]
+            cpu = statistics.median(c for _, c in values)
+            print(f"  {label:48s} {statistics.median(wall):7.1f}  {max(wall):7.1f}  {cpu:7.1f}")
     return 0
 
 

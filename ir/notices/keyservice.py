@@ -105,11 +105,15 @@ class KeyService:
         with self.ws.store.read() as conn:
             counts = {k: n for k, (n, _) in subjectdb.key_counts(conn).items()}
         pending = {k: n for k, n in counts.items() if k not in (new.fingerprint, PURGED)}
+        result = RotateResult(old.fingerprint if old else None, new.fingerprint, already=counts.get(new.fingerprint, 0))
         if not pending:
-            raise Refused(f"nothing to rotate: every person's personal fields are sealed with key {new.fingerprint}")
+            if self._recorded_to() == new.fingerprint or not result.already:
+                raise Refused(f"nothing to rotate: every person's personal fields are sealed with key {new.fingerprint}")
+            # Every row was re-sealed but the run stopped before recording it: record it now.
+            self._record(result)
+            return result
         _check_openable(pending, old)
         cipher = Cipher(new, [old] if old else [])
-        result = RotateResult(old.fingerprint if old else None, new.fingerprint, already=counts.get(new.fingerprint, 0))
         moved: Counter[str] = Counter()
         total = sum(pending.values())
         after = ("", "")
@@ -132,6 +136,12 @@ class KeyService:
         result.moved = dict(sorted(moved.items()))
         self._record(result)
         return result
+
+    def _recorded_to(self) -> str | None:
+        """The key the last recorded rotation went to (None if there was none)."""
+        with self.ws.store.read() as conn:
+            rotations = list(eventlog.read_events(conn, PROFILE_STREAM, kinds=["keys.rotated"]))
+        return str(rotations[-1].payload.get("to")) if rotations else None
 
     def _record(self, result: RotateResult) -> None:
         """Append ``keys.rotated`` to the workspace chain, with what is left under other keys."""

@@ -73,6 +73,11 @@ def _listify(value: Any) -> Any:
 Offset = Annotated[str, AfterValidator(_offset)]
 """Scenario time from STARTEX: ``+01:30``, ``+72:00``, ``+2d04:00``."""
 
+MAX_ITEMS = 200
+"""Most injects (and objectives, expectations, modules, participants) in one scenario. Real
+exercises have dozens; the runner's work grows with the square of the injects (300 take eight
+seconds), so a file of thousands would keep 'ir drill run' busy for hours."""
+
 ScenarioId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
 
 Channel = Literal[
@@ -262,12 +267,12 @@ class Scenario(Strict):
     duration: Offset
     start: Annotated[str, AfterValidator(_instant)] | None = None
     scope: LocalText | None = None
-    participants: Annotated[list[Participant], Field(min_length=1)]
+    participants: Annotated[list[Participant], Field(min_length=1, max_length=MAX_ITEMS)]
     facts: dict[str, Any] = {}
-    objectives: Annotated[list[Objective], Field(min_length=1)]
-    modules: list[Module] = []
-    injects: Annotated[list[Inject], Field(min_length=1)]
-    expectations: Annotated[list[Expectation], Field(min_length=1)]
+    objectives: Annotated[list[Objective], Field(min_length=1, max_length=MAX_ITEMS)]
+    modules: Annotated[list[Module], Field(max_length=MAX_ITEMS)] = []
+    injects: Annotated[list[Inject], Field(min_length=1, max_length=MAX_ITEMS)]
+    expectations: Annotated[list[Expectation], Field(min_length=1, max_length=MAX_ITEMS)]
 
     @cached_property
     def length(self) -> int:

@@ -30,6 +30,11 @@ ACTIONS = ("done", "answer", "fire", "set", "note", "assign", "hotwash", "discus
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 
 
+MAX_RESPONSES = 500
+"""Most responses in one script (the shipped ones have about 30): each is a command, and a
+file of tens of thousands would keep a headless run busy for hours."""
+
+
 class RenderedNotices(Strict):
     """A scripted ``record: notices.rendered``: the shape the notices capability records, so
     the timeline, the report and the scoring read it like a real rendering."""
@@ -108,7 +113,7 @@ class Script(Strict):
     scenario: str | None = None
     start: str | None = None
     players: dict[Id, Annotated[str, Field(min_length=1, max_length=128)]] = {}
-    responses: list[Response] = []
+    responses: Annotated[list[Response], Field(max_length=MAX_RESPONSES)] = []
 
 
 class LoadedScript:

@@ -158,7 +158,7 @@ def injects(tmp_path_factory: pytest.TempPathFactory) -> int:
         ws.close()
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(5))
 def test_sigkill_before_a_random_event_of_a_headless_run(db_path: Path, ir: IrRunner, appends: int, injects: int, seed: int) -> None:
     n = random.Random(seed).randint(1, appends)
     result = killed_at(n, db_path, *RUN)
@@ -179,7 +179,7 @@ def test_sigkill_while_the_drill_opens(db_path: Path, ir: IrRunner, injects: int
     facilitator_recovers(db_path, ir, drills, injects)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_sigkill_at_a_random_moment_of_a_headless_run(db_path: Path, ir: IrRunner, injects: int, seed: int) -> None:
     killed_after(random.Random(seed).uniform(0.5, 3.0), db_path, *RUN)
     facilitator_recovers(db_path, ir, consistent(db_path, ir), injects)

@@ -190,3 +190,23 @@ def test_a_start_given_to_the_service_is_checked_too(ws: Workspace) -> None:
     with pytest.raises(InvalidInput, match="between the years 1900 and 2999"):
         ws.drills.start("mini", speed=None, start=dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc))
     assert ws.drills.list() == []
+
+
+# --------------------------------------------------------------------------- size
+
+
+def test_a_scenario_of_too_many_injects_is_refused_before_it_runs_for_hours(ws: Workspace, ir: IrRunner, db_path: Path) -> None:
+    head, rest = MINI.split("injects:\n")
+    _injects, expectations = rest.split("expectations:\n")
+    many = [f'  - {{id: i{n}, at: "+{n // 60:02d}:{n % 60:02d}", channel: email, from: R, to: commander, title: T, text: X}}'
+            for n in range(201)]
+    write_scenario(ws, head + "injects:\n" + "\n".join(many) + "\nexpectations:\n" + expectations)
+    _refused(ir, db_path, "drill", "run", "mini", "--instant", says="injects: List should have at most 200 items after validation, not 201")
+
+
+def test_a_script_of_too_many_responses_is_refused(ws: Workspace, ir: IrRunner, db_path: Path, tmp_path: Path) -> None:
+    write_scenario(ws)
+    script = tmp_path / "long.yaml"
+    script.write_text("responses:\n" + "".join(f'  - {{at: "+00:{n % 60:02d}", note: n{n}}}\n' for n in range(501)), encoding="utf-8")
+    _refused(ir, db_path, "drill", "run", "mini", "--instant", "--script", str(script),
+             says="long.yaml:1: responses: List should have at most 500 items after validation, not 501")

@@ -31,7 +31,7 @@ from tests.conftest import IrRunner
 from tests.properties.test_loader_properties import _mutate, one_line, values
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-MEDIUM = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+MEDIUM = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 SLOW = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 SCENARIOS = sorted(shipped_dir("scenarios").glob("*.yaml"))

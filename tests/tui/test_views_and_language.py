@@ -106,6 +106,18 @@ async def test_a_click_on_a_key_in_the_key_bar_presses_it(ws: Workspace, app_fac
         assert isinstance(app.screen, DeclareScreen)
 
 
+async def test_a_click_on_a_pane_name_shows_the_pane(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
+    incident = open_incident(ws)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_in_app(pilot, incident)
+        bar = screen.query_one(PaneBar)
+        start, _end, _pane = next(span for span in bar._spans if span[2] == "obligations")
+        await pilot.click(PaneBar, offset=(start + 2, 0))
+        await settle(pilot)
+        assert screen.active == "obligations" and bar.active == "obligations"
+
+
 async def test_the_app_speaks_chinese_where_the_playbook_does(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
     incident = open_incident(ws, "客户数据表在公共存储桶中暴露")
     app = app_factory(lang="zh-CN")

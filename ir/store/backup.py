@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def backup_to(store: Store, target: Path) -> None:
         raise InvalidInput(f"folder {target.parent} does not exist")
     partial = target.with_name(target.name + ".partial")
     try:
+        # A backup holds everything the workspace does: readable by its owner only.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         dest = sqlite3.connect(partial)
         try:
             store.conn.backup(dest)

@@ -68,6 +68,21 @@ def database_error_message(exc: BaseException, path: Path) -> str | None:
     return explain(exc, path) if isinstance(exc, sqlite3.Error) else None
 
 
+WORKSPACE_MODE = 0o660
+"""A new workspace file's permissions (before the umask): its owner and group, nobody else.
+The events hold facts about the breach; a team sharing a host shares a group, and other
+accounts on the host have no business reading them. SQLite gives its ``-wal`` and ``-shm``
+files the database file's permissions."""
+
+
+def _create_private(path: Path) -> None:
+    """Create the empty database file with :data:`WORKSPACE_MODE` (unless another process just did)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, WORKSPACE_MODE))
+    except FileExistsError:
+        pass
+
+
 class Store:
     """An open workspace.
 
@@ -87,8 +102,9 @@ class Store:
                 raise WorkspaceError(f"no workspace at {self.path} (run 'ir init' to create one)")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)
             except OSError as exc:
-                raise WorkspaceError(f"cannot create folder {self.path.parent}: {exc.strerror}") from None
+                raise WorkspaceError(f"cannot create {self.path}: {exc.strerror}") from None
         elif self.path.is_dir():
             raise WorkspaceError(f"{self.path} is a folder; give the workspace's database file")
         try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -157,3 +159,18 @@ def test_export_refuses_a_record_that_does_not_verify(ws: Workspace, db_path: Pa
     tamper(db_path, "UPDATE events SET actor = 'x' WHERE seq = 3")
     with pytest.raises(IntegrityError, match="does not verify"):
         ws.audit.export(incident_id, tmp_path / "b")
+
+
+def test_workspace_files_are_not_readable_by_other_accounts(tmp_path: Path) -> None:
+    db = tmp_path / "team" / "ws.db"
+    ir = IrRunner(db)
+    old = os.umask(0o002)  # a team sharing a group: its members may read and write
+    try:
+        ir.ok("incident", "open", "personal-data-leak", "--title", "modes")
+        ir.ok("backup", str(tmp_path / "copy.db"))
+    finally:
+        os.umask(old)
+    for path in (db, db.with_name("ws.db-wal"), db.with_name("ws.db-shm")):
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o660, path
+    assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600

@@ -260,6 +260,38 @@ def check(incident_id: str, template: str, jurisdictions: tuple[str, ...], as_js
         raise SystemExit(2)
 
 
+@group.command("preview")
+@click.argument("incident_id")
+@click.option("--template", "template", required=True, help="The template id (see ir notices templates).")
+@click.option("--person", "reference", metavar="REF", help="The person's reference (default: the first person selected).")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="CODE",
+              help="Only people in this jurisdiction (default: the template's); repeatable; ALL for everyone.")
+@json_option
+@workspace_options
+def preview(incident_id: str, template: str, reference: str | None, jurisdictions: tuple[str, ...], as_json: bool) -> None:
+    """Show TEMPLATE rendered for one real person of INCIDENT_ID (or its one document), as text.
+
+    Letters to people need the data key (IR_KEY_FILE or IR_KEY). Nothing is written: no file
+    and no event. Exit status 0 when the notice could be rendered, 2 when something is missing.
+    """
+    result = env().workspace().notices.preview(
+        incident_id, template, reference, jurisdictions=list(jurisdictions) or None
+    )
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.ready:
+        who = f"{result.reference}: {result.recipient}" if result.reference else result.recipient
+        click.echo(f"{result.template} for {result.incident_id}, to {who}")
+        if result.subject:
+            click.echo(f"Subject: {result.subject}")
+        click.echo("")
+        click.echo(result.body, nl=False)
+    if not result.ready:
+        for item in result.missing:
+            click.echo(f"ir: missing {item.kind} {item.name}: {item.detail}", err=True)
+        raise SystemExit(2)
+
+
 @group.command("render")
 @click.argument("incident_id")
 @click.option("--template", "template", required=True, help="The template id (see ir notices templates).")

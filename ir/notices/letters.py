@@ -196,9 +196,7 @@ class Renderer:
         recipient = _recipient(values, self.plan.fmt)
         if missing:
             return Letter(b"", "", values["email"], recipient, missing=missing)
-        for name, default in self.plan.defaults.items():
-            if not values[name] and name not in self.plan.required:
-                values[name] = default
+        self._default(values)
         if self._fast is not None:
             body_parts, subject_parts = self._fast
             if self.plan.fmt == "txt":
@@ -221,6 +219,21 @@ class Renderer:
         if self.plan.fmt == "eml":
             return self._email(row[0], values, subject, tidy_txt(self._txt(text)), tidy_html(self._html(text, subject)), recipient)
         return Letter(self._format(text, subject), subject, values["email"], recipient)
+
+    def subject_for(self, row: Sequence[Any]) -> str:
+        """The subject line of one person's notice, whatever the format (a text letter written
+        to a file carries none): for showing a letter before it is sent."""
+        values = self._default(self.person(row))
+        if self._fast is not None:
+            return self._subject(_fill(self._fast[1], values))
+        return self._subject(self._run(self.subject, {**self.plan.variables, "person": _Person(values)}, "subject"))
+
+    def _default(self, values: dict[str, str]) -> dict[str, str]:
+        """Fill the template's defaults into the empty fields it does not require."""
+        for name, default in self.plan.defaults.items():
+            if not values[name] and name not in self.plan.required:
+                values[name] = default
+        return values
 
     def person(self, row: Sequence[Any]) -> dict[str, str]:
         """A person's fields as templates see them (before defaults)."""

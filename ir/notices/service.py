@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from ir.clock import format_instant, parse_instant
 from ir.engine.commands import NewEvent
 from ir.engine.state import IncidentState
-from ir.errors import ContentErrors, InvalidInput, Refused
+from ir.errors import ContentErrors, InvalidInput, NotFound, Refused
 from ir.notices import render as renderer
 from ir.notices import approvals
 from ir.notices.approvals import GUARDED, Approvals
 from ir.notices.delivery import Sender, SendResult, Server
 from ir.notices.keys import NoKey
-from ir.notices.letters import FORMATS, Plan, Renderer, format_date
+from ir.notices.letters import FORMATS, Plan, Renderer, format_date, missing_reason
+from ir.notices.people import ref_hash
 from ir.notices.subjects import category_titles
 from ir.notices.templates import NoticeTemplate, TemplateCatalog, safe_name
 from ir.store import Event, canonical_json
@@ -121,6 +122,53 @@ class RenderResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return dict(self.__dict__)
+
+
+@dataclass
+class Preview:
+    """One notice as it would read, rendered for one real person (or the one document of a
+    regulator, public or internal template), or what stops it from being rendered.
+
+    Attributes:
+        people: people the notice would go to (individual notices).
+        reference: the person it was rendered for ("" for a document).
+        recipient: who it is for, as a manifest would list them.
+        subject: the subject line (with the exercise mark for a drill).
+        body: the letter as text.
+        missing: what must be supplied first (then ``subject`` and ``body`` are empty).
+    """
+
+    incident_id: str
+    template: str
+    audience: str
+    locale: str
+    people: int = 0
+    reference: str = ""
+    recipient: str = ""
+    subject: str = ""
+    body: str = ""
+    missing: list[Missing] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """The notice could be rendered."""
+        return not self.missing
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "incident": self.incident_id,
+            "template": self.template,
+            "audience": self.audience,
+            "locale": self.locale,
+            "people": self.people,
+            "ready": self.ready,
+            "reference": self.reference,
+            "recipient": self.recipient,
+            "subject": self.subject,
+            "body": self.body,
+            "missing": [m.as_dict() for m in self.missing],
+        }
 
 
 class NoticeService:
@@ -261,6 +309,74 @@ class NoticeService:
             yield rows
             key = rows[-1][0]
 
+    # ----------------------------------------------------------------- preview
+
+    def preview(
+        self, incident_id: str, template_id: str, reference: str | None = None, *,
+        jurisdictions: Sequence[str] | None = None,
+    ) -> Preview:
+        """Render ``template_id`` as text for one real person: ``reference``, else the first
+        selected person (in key order), through the same renderer as ``render``. Nothing is
+        written: no file, no event (like ``ir subjects find``, it only shows a person on screen).
+
+        Raises:
+            NotFound: no such template, or nobody with that reference.
+            NoKey: a letter to a person needs the data key and none is configured.
+            Refused: the people's personal fields were destroyed.
+            TemplateFailed: the template fails on this person's letter.
+        """
+        state = self.ws.incidents.get(incident_id)
+        tpl = self.template(template_id)
+        meta = tpl.meta
+        result = Preview(state.id, tpl.id, meta.audience, meta.locale)
+        for name in meta.needs.facts:
+            if _empty(state.facts.get(name)):
+                result.missing.append(Missing("fact", name, f"not set: ir incident set {state.id} {name}=..."))
+        row: renderer.Row | None = None
+        if meta.audience == "individual":
+            self._refuse_purged(state)
+            selection = self.selection(tpl, jurisdictions)
+            with self.ws.store.read() as conn:
+                result.people = subjectdb.count_selected(conn, state.id, selection)
+                row = self._one_person(conn, state.id, reference, selection)
+            if row is None:
+                where = f" in {', '.join(selection)}" if selection else ""
+                result.missing.append(
+                    Missing("people", "subjects", f"no affected people{where}: ir subjects import {state.id} FILE.csv")
+                )
+        if result.missing:
+            return result
+        plan = self.plan(state, tpl, "txt", self.ws.clock_for(state).now())
+        if row is None:
+            letter = Renderer(plan).document()
+            result.subject, result.recipient = letter.subject, letter.recipient
+            result.body = letter.data.decode("utf-8")
+            return result
+        cipher = self.ws.keys.cipher(f"showing a letter to a person of {state.id}")
+        writer = Renderer(plan, cipher)
+        letter = writer.letter(row)
+        result.reference, result.recipient = letter.reference, letter.recipient
+        if letter.missing:
+            for name in letter.missing:
+                words = missing_reason([name]).removeprefix("no ")
+                result.missing.append(Missing("person", name, f"{letter.reference} has no {words} (they get no letter)"))
+            return result
+        result.subject = letter.subject or writer.subject_for(row)
+        result.body = letter.data.decode("utf-8")
+        return result
+
+    def _one_person(self, conn: Any, incident_id: str, reference: str | None, selection: list[str]) -> renderer.Row | None:
+        """The person with ``reference`` (NotFound if nobody has it), else the first selected one."""
+        if reference is None:
+            first = subjectdb.page(conn, incident_id, "", 1, selection)
+            return first[0] if first else None
+        key = ref_hash(reference.strip())
+        found = subjectdb.one(conn, incident_id, key)
+        if found is None:
+            raise NotFound(f"nobody with that reference among the people of {incident_id}")
+        jurisdiction, locale, categories, sealed = found[:4]
+        return key, jurisdiction, locale, categories, sealed
+
     # ------------------------------------------------------------------ render
 
     def render(
@@ -297,6 +413,8 @@ class NoticeService:
         selection = self.selection(tpl, jurisdictions)
         self._require_ready(state, tpl, selection)
         cipher = self.ws.keys.cipher(f"rendering letters to people for {state.id}") if tpl.meta.audience == "individual" else None
+        # Compile the template first: one that fails does so before the output folder is made.
+        Renderer(self.plan(state, tpl, fmt, self.ws.clock_for(state).now(), sender=sender), cipher)
         folder_state = self._folder_state(state, tpl, fmt, selection, sender, bundle)
         recorded, resumed = renderer.prepare_folder(out, folder_state)
         plan = self.plan(state, tpl, fmt, parse_instant(recorded["notice_date"]), sender=sender)
@@ -338,15 +456,18 @@ class NoticeService:
             date_header=format_datetime(when.astimezone(dt.timezone.utc)), incident_id=state.id,
         )
 
+    def _refuse_purged(self, state: IncidentState) -> None:
+        purged = self.ws.subjects.purged(state.id)
+        if purged is not None:
+            raise Refused(
+                f"the personal fields of {state.id}'s people were destroyed at {purged.at} by {purged.actor} "
+                f"(ir subjects purge, event #{purged.seq}): no letter to a person can be rendered or sent"
+            )
+
     def _require_ready(self, state: IncidentState, tpl: NoticeTemplate, selection: list[str]) -> None:
         self.ws.subjects.require_complete(state.id)
         if tpl.meta.audience == "individual":
-            purged = self.ws.subjects.purged(state.id)
-            if purged is not None:
-                raise Refused(
-                    f"the personal fields of {state.id}'s people were destroyed at {purged.at} by {purged.actor} "
-                    f"(ir subjects purge, event #{purged.seq}): no letter to a person can be rendered or sent"
-                )
+            self._refuse_purged(state)
         missing = [n for n in tpl.meta.needs.facts if _empty(state.facts.get(n))]
         if missing:
             raise Refused(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,13 +47,14 @@ class AuditService:
         self.ws = ws
         self.bundle_parts: list[BundlePart] = []
 
-    def verify(self, incident_id: str | None = None) -> VerifyReport:
-        """Recompute every chain (or one incident's) and report the first mismatch of each."""
+    def verify(self, incident_id: str | None = None, anchors: Collection[str] = ()) -> VerifyReport:
+        """Recompute every chain (or one incident's) and report the first mismatch of each, and
+        any of ``anchors`` (head hashes noted outside the workspace) no longer in the log."""
         with self.ws.store.read() as conn:
             if incident_id is not None and not incidentdb.incident_exists(conn, incident_id):
                 if not any(True for _ in eventlog.read_events(conn, incident_id)):
                     raise NotFound(f"no incident '{incident_id}' in workspace {self.ws.store.path}")
-            return eventlog.verify(conn, incident_id)
+            return eventlog.verify(conn, incident_id, anchors)
 
     def rebuild(self, incident_id: str | None = None, *, check_only: bool = False) -> RebuildReport:
         """Replay the log (of one incident, or all) into fresh projections and compare.

@@ -66,6 +66,8 @@ class BundleReport:
     events: int = 0
     head: str = ""
     problems: list[str] = field(default_factory=list)
+    hashes: set[str] = field(default_factory=set)
+    """Every verified event's hash (to look up a head noted earlier)."""
 
     @property
     def ok(self) -> bool:
@@ -152,6 +154,7 @@ def _check_events(folder: Path, manifest: dict[str, Any], report: BundleReport) 
         if n == 1:
             _check_playbook(folder, event, report)
         prev = digest
+        report.hashes.add(digest)
         report.events = n
     report.head = prev
     if len(chain) != len(lines):

@@ -6,7 +6,7 @@ import getpass
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,25 +179,32 @@ class VerifyReport:
         events: number of events that verified.
         problems: the first problem of each chain that failed.
         heads: each chain's last verified hash, to record outside the workspace.
+        unanchored: hashes recorded outside the workspace earlier (``anchors``) that no
+            verified event has: the log was rewritten since they were noted.
     """
 
     incidents: int = 0
     events: int = 0
     problems: list[ChainProblem] = field(default_factory=list)
     heads: dict[str, str] = field(default_factory=dict)
+    unanchored: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when nothing failed."""
-        return not self.problems
+        return not self.problems and not self.unanchored
 
 
-def verify(conn: sqlite3.Connection, incident_id: str | None = None) -> VerifyReport:
+def verify(conn: sqlite3.Connection, incident_id: str | None = None, anchors: Collection[str] = ()) -> VerifyReport:
     """Recompute every hash and link; report the first event that does not match per chain.
 
     Also checks that each playbook snapshot an incident refers to still matches its digest,
-    and that the projection's recorded head agrees with the log (a truncated tail shows).
+    that the projection's recorded head agrees with the log (a truncated tail shows), and that
+    every hash in ``anchors`` (heads noted outside the workspace earlier) is still the hash of
+    a verified event: a chain recomputed from some event on has valid links but loses them.
     """
+    wanted = {a.lower() for a in anchors}
+    found: set[str] = set()
     report = VerifyReport()
     sql = "SELECT incident_id, seq, at, recorded_at, actor, kind, payload, prev_hash, hash, os_user FROM events"
     params: tuple[Any, ...] = ()
@@ -221,12 +228,16 @@ def verify(conn: sqlite3.Connection, incident_id: str | None = None) -> VerifyRe
         if checker is None or checker.incident_id != row[0]:
             finish(checker)
             checker = ChainChecker(row[0])
-        if checker.feed(*row[1:]) and row[5] == "incident.opened":
+        verified = checker.feed(*row[1:])
+        if verified and row[8] in wanted:
+            found.add(row[8])
+        if verified and row[5] == "incident.opened":
             problem = _snapshot_problem(conn, row[6])
             if problem:
                 checker.problem = ChainProblem(row[0], row[1], row[5], row[2], problem)
     finish(checker)
     _check_heads(conn, report, incident_id)
+    report.unanchored = sorted(wanted - found)
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -174,3 +175,50 @@ def test_workspace_files_are_not_readable_by_other_accounts(tmp_path: Path) -> N
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o660, path
     assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
+
+
+def _rewrite_from(db_path: Path, incident_id: str, seq: int, note: str) -> None:
+    """Change event ``seq``'s text and re-hash it and every later event, as someone with write
+    access to the file and this program's source could: every link checks out afterwards."""
+    from ir.store.chain import event_body
+
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute(
+        "SELECT seq, at, recorded_at, actor, kind, payload, prev_hash, os_user FROM events "
+        "WHERE incident_id = ? ORDER BY seq", (incident_id,)).fetchall()
+    conn.close()
+    prev: str | None = None
+    for number, at, recorded, actor, kind, payload, prev_hash, os_user in rows:
+        if number < seq:
+            continue
+        body = json.loads(payload)
+        if number == seq:
+            body["text"] = note
+        prev = prev_hash if prev is None else prev  # the first rewritten event keeps its link
+        digest = hashlib.sha256(event_body(incident_id, number, at, recorded, actor, kind, body, prev, os_user).encode()).hexdigest()
+        tamper(db_path, "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE incident_id = ? AND seq = ?",
+               (json.dumps(body), prev, digest, incident_id, number))
+        prev = digest
+    tamper(db_path, "UPDATE incidents SET head_hash = ? WHERE id = ?", (prev, incident_id))
+
+
+def test_a_rewritten_and_rehashed_log_is_caught_by_a_head_noted_earlier(ir: IrRunner, db_path: Path, tmp_path: Path) -> None:
+    incident_id = ir.ok("incident", "open", "personal-data-leak", "--title", "x").stdout.strip()
+    ir.ok("incident", "note", incident_id, "the bucket was public for 3 days")
+    noted = ir.ok("audit", "verify", "--json").json()["heads"][incident_id]
+    ir.ok("incident", "note", incident_id, "later note")
+    later = ir.ok("audit", "verify", incident_id, "--expect-head", noted)
+    assert "1 noted head(s) found" in later.stdout, "an honest log that only grew keeps its old heads"
+    ir.ok("audit", "export", incident_id, "--out", str(tmp_path / "before"))
+
+    _rewrite_from(db_path, incident_id, 2, "the bucket was public for 3 hours")
+    assert ir("audit", "verify").exit_code == 0, "re-hashed links verify on their own"
+    caught = ir("audit", "verify", "--expect-head", noted)
+    assert caught.exit_code == 2
+    assert f"head {noted} noted earlier is not in the log: the record was rewritten" in caught.stderr
+    ir.ok("audit", "export", incident_id, "--out", str(tmp_path / "after"))
+    assert ir("audit", "verify", str(tmp_path / "before"), "--expect-head", noted).exit_code == 0
+    in_bundle = ir("audit", "verify", str(tmp_path / "after"), "--expect-head", noted)
+    assert in_bundle.exit_code == 2 and "is not in bundle" in in_bundle.stderr
+    wrong = ir("audit", "verify", "--expect-head", "abc")
+    assert wrong.exit_code == 2 and "is not a SHA-256 hash" in wrong.stderr

@@ -99,6 +99,9 @@ class Approvals:
         if latest is not None and latest.kind == "notice.approved":
             raise Refused(f"{tpl.id} (render #{render.seq}) was already approved by {latest.actor} at {latest.at}")
         payload = {**self._bound(tpl, render), "role": role, "prepared_by": render.actor}
+        if render.os_user and render.os_user == eventlog.PROCESS_ACCOUNT:
+            # Two names, one login: allowed (a team may share a service account), never hidden.
+            payload["same_os_account"] = render.os_user
         return self.ws.incidents.record(state.id, [NewEvent("notice.approved", payload)])[0]
 
     def reject(
@@ -156,7 +159,10 @@ class Approvals:
         except Refused as exc:
             return str(exc)
         a = release.approval
-        return f"release approved by {a.actor} ({a.payload.get('role')}) at {a.at} (event #{a.seq}, render #{release.render.seq})"
+        same = a.payload.get("same_os_account")
+        warning = f"; approved from the operating-system account that rendered it ({same})" if same else ""
+        return (f"release approved by {a.actor} ({a.payload.get('role')}) at {a.at} "
+                f"(event #{a.seq}, render #{release.render.seq}){warning}")
 
     # ------------------------------------------------------------- machinery
 

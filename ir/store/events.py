@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -62,11 +63,20 @@ def m001_events(db: Database) -> None:
 
 
 def _process_account() -> str:
-    """The operating-system account this process runs as (evidence recorded in each event)."""
+    """The operating-system account this process runs as (evidence recorded in each event).
+
+    Read from the process's effective user id, not from ``USER``/``LOGNAME``: those are set by
+    whoever starts the process, as ``--as`` is.
+    """
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, OSError):  # no pwd (Windows), or a uid without a name (containers)
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return ""
 
 
 PROCESS_ACCOUNT = _process_account()

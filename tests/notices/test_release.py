@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ir.clock import parse_instant
+from ir.store import events as eventlog
 from ir.workspace import Workspace
 from tests.conftest import IrRunner
 from tests.notices.conftest import FACTS, Mailbox, approve_release, generated, set_facts, write_people
@@ -73,6 +74,22 @@ def test_sending_needs_approval_by_the_dpo_or_legal_who_did_not_prepare_it(
     assert {m.message["Date"] for m in box.received} == {approved_date}, "the letters carry the approved render's date"
     log = ir.ok("incident", "log", team).stdout
     assert f"approved the release of {T} as legal: render #{event.seq} prepared by alice" in log
+    # Here alice and carol are two names on one login: allowed, and said wherever the approval shows.
+    assert approved["same_os_account"] == eventlog.PROCESS_ACCOUNT
+    assert f"WARNING: from the operating-system account that rendered it ({eventlog.PROCESS_ACCOUNT})" in log
+
+
+def test_an_approval_from_another_login_carries_no_warning(
+    ws: Workspace, team: str, tmp_path: Path, ir: IrRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render(ir, team, tmp_path / "letters")
+    monkeypatch.setattr(eventlog, "PROCESS_ACCOUNT", "carol-login")  # what the next process's uid would give
+    approved = ir.ok("notices", "approve", team, "--template", T, "--json", actor="carol").json()
+    assert "same_os_account" not in approved
+    (event,) = [e for e in ws.incidents.timeline(team) if e.kind == "notice.approved"]
+    assert event.os_user == "carol-login"
+    check = ir.ok("notices", "check", team, T).stdout
+    assert "release approved by carol (legal)" in check and "operating-system account" not in check
 
 
 def test_what_is_sent_is_what_was_approved(ws: Workspace, team: str, tmp_path: Path, ir: IrRunner, mailbox: Callable[..., Mailbox]) -> None:
@@ -137,6 +154,7 @@ def test_a_regulator_report_is_approved_too_and_check_says_where_it_stands(ws: W
     ir.ok("notices", "approve", incident, "--template", "gdpr-authority-en", actor="bob")
     after = ir("notices", "check", incident, "gdpr-authority-en").stdout
     assert "release approved by bob (dpo)" in after
+    assert f"approved from the operating-system account that rendered it ({eventlog.PROCESS_ACCOUNT})" in after
 
 
 def test_the_evidence_bundle_holds_every_notice_hash_and_no_personal_data(

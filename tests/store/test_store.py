@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -131,6 +132,23 @@ def test_each_event_records_the_operating_system_account_that_wrote_it(ws: Works
     assert accounts == {getpass.getuser()}  # whatever name the actor was given
     tamper(db_path, "UPDATE events SET os_user = 'someone-else' WHERE seq = 2")
     assert "event #2 (task.done" in str(ws.audit.verify(incident_id).problems[0])
+
+
+def test_the_account_comes_from_the_process_not_from_its_environment(db_path: Path) -> None:
+    import pwd
+
+    from tests.conftest import ir_process
+
+    env = {"USER": "mallory", "LOGNAME": "mallory", "LNAME": "mallory", "USERNAME": "mallory", "IR_ACTOR": "mallory"}
+    opened = ir_process("incident", "open", "personal-data-leak", "--title", "who", db=db_path, env=env)
+    assert opened.returncode == 0, opened.stderr
+    ws = Workspace(db_path)
+    try:
+        (event,) = ws.incidents.timeline(opened.stdout.strip())
+    finally:
+        ws.close()
+    assert event.actor == "mallory", "the name acted under is a claim, recorded as given"
+    assert event.os_user == pwd.getpwuid(os.geteuid()).pw_name != "mallory"
 
 
 def test_events_written_before_accounts_were_recorded_still_verify(ws: Workspace, db_path: Path) -> None:

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
-from ir.engine.playbook import Playbook
 from ir.errors import IrError, NotFound
 from ir.tui.data import DrillQuestion, DrillSnapshot, load_drill
 from ir.tui.labels import tr
-from ir.tui.messages import ActionFailed
-from ir.tui.widgets.incident_panel import IncidentPanel
+from ir.tui.widgets.incident_panel import ReadingPanel
+
+if TYPE_CHECKING:
+    from ir.workspace import Workspace
 
 TICK_SECONDS = 1.0
 """How often scenario time and the wait for the next inject move on while the pane shows."""
@@ -149,7 +149,7 @@ def discussion_text(snap: DrillSnapshot, lang: str) -> Text:
     return text
 
 
-class DrillPanel(IncidentPanel):
+class DrillPanel(ReadingPanel):
     """The exercise control of one drill, for its facilitator.
 
     Shows scenario time, pace and state, the next inject and when it falls due, the inject
@@ -170,14 +170,7 @@ class DrillPanel(IncidentPanel):
     ]
     """Exercise-control keys."""
 
-    class Loaded(Message):
-        """The drill ``incident_id`` as read by a worker at incident version ``seq``."""
-
-        def __init__(self, incident_id: str, seq: int, snapshot: DrillSnapshot) -> None:
-            super().__init__()
-            self.incident_id = incident_id
-            self.seq = seq
-            self.snapshot = snapshot
+    READING = "read the drill"
 
     class Missing(Message):
         """The incident is an exercise with no drill behind it (opened without a scenario)."""
@@ -190,7 +183,6 @@ class DrillPanel(IncidentPanel):
     def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(incident_id, id=id)
         self.snapshot: DrillSnapshot | None = None
-        self.loaded_seq = -1
         self._status_shown = ""
         self._since_read = 0.0
 
@@ -212,52 +204,27 @@ class DrillPanel(IncidentPanel):
         """Forget the drill shown (and a hot-wash note not yet saved)."""
         super().reset(incident_id)
         self.snapshot = None
-        self.loaded_seq = -1
         self._status_shown = ""
         self.query_one("#drill-status", Static).update(tr("Reading the drill…", self.app.ws.lang))
         for section in ("#drill-feed", "#drill-tables", "#drill-discussion"):
             self.query_one(section, Static).update("")
         self.query_one("#hotwash", Input).value = ""
 
-    def show(self, view: dict[str, Any], pb: Playbook) -> None:
-        """Re-read the drill when it moved on (an inject, a control, a player's act), if the pane shows."""
-        super().show(view, pb)
-        if self.front and view["seq"] != self.loaded_seq:
-            self.load(view["seq"])
+    def read(self, ws: Workspace, incident_id: str) -> DrillSnapshot:
+        """The drill's status, feed, tables and discussion."""
+        return load_drill(ws, incident_id)
 
-    def activated(self) -> None:
-        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
-        super().activated()
-        if self.view is not None and self.view["seq"] != self.loaded_seq:
-            self.load(self.view["seq"])
-
-    @work(thread=True, exclusive=True, group="drill", exit_on_error=False)
-    def load(self, seq: int) -> None:
-        """Read the drill's status in a worker with its own connection."""
-        worker = get_current_worker()
-        incident = self.incident_id
-        try:
-            with self.app.open_workspace() as ws:
-                snapshot = load_drill(ws, incident)
-        except NotFound as exc:
+    def read_failed(self, incident_id: str, exc: IrError) -> None:
+        if isinstance(exc, NotFound):
             # An exercise incident opened without a scenario has no drill to control.
-            self.post_message(self.Missing(incident, str(exc)))
-            return
-        except IrError as exc:
-            self.post_message(ActionFailed("read the drill", str(exc), type(exc).__name__, refresh=False))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Loaded(incident, seq, snapshot))
+            self.post_message(self.Missing(incident_id, str(exc)))
+        else:
+            super().read_failed(incident_id, exc)
 
-    def on_drill_panel_loaded(self, message: Loaded) -> None:
-        message.stop()
-        if message.incident_id != self.incident_id:
-            return  # read for the drill shown before
-        self.loaded_seq = message.seq
-        self.snapshot = message.snapshot
+    def loaded(self, data: DrillSnapshot) -> None:
+        self.snapshot = snap = data
         self._since_read = 0.0
         lang = self.app.ws.lang
-        snap = message.snapshot
         self.query_one("#drill-feed", Static).update(feed_text(snap, lang))
         sections: list[RenderableType] = [
             Text("\n" + tr("Injects", lang), style="bold"), injects_table(snap, lang),

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
+from textual.message import Message
 from textual.widget import Widget
+from textual.worker import get_current_worker
 
 from ir.engine.playbook import Playbook
+from ir.errors import IrError
+from ir.tui.messages import ActionFailed
 
 if TYPE_CHECKING:
     from ir.tui.app import IrApp
+    from ir.workspace import Workspace
 
 
 class IncidentPanel(Widget):
@@ -75,3 +81,85 @@ class IncidentPanel(Widget):
     def activated(self) -> None:
         """The pane came to the front: load anything deferred while it was hidden."""
         self.front = True
+
+
+class ReadingPanel(IncidentPanel):
+    """A pane that reads what it shows in a worker (with its own connection), only while it
+    is showing: when it comes to the front, and again whenever the incident moves on.
+
+    A subclass says what to read (:meth:`read`, on the worker's thread) and how to show it
+    (:meth:`loaded`, on the UI thread); :attr:`READING` names the read for a failure.
+    """
+
+    READING: ClassVar[str] = "read the pane"
+    """What a failed read was doing ("read the timeline"), as its notification says."""
+
+    class Loaded(Message):
+        """What the pane read for ``incident_id`` at incident version ``seq``."""
+
+        def __init__(self, incident_id: str, seq: int, data: Any) -> None:
+            super().__init__()
+            self.incident_id = incident_id
+            self.seq = seq
+            self.data = data
+
+    def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(incident_id, id=id)
+        self.loaded_seq = -1
+        """The incident version shown (-1: nothing read yet)."""
+
+    def reset(self, incident_id: str) -> None:
+        """Forget what was read."""
+        super().reset(incident_id)
+        self.loaded_seq = -1
+
+    def show(self, view: dict[str, Any], pb: Playbook) -> None:
+        """Read again when the incident moved on, if the pane shows."""
+        super().show(view, pb)
+        if self.front and view["seq"] != self.loaded_seq:
+            self.load(view["seq"])
+
+    def activated(self) -> None:
+        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
+        super().activated()
+        if self.view is not None and self.view["seq"] != self.loaded_seq:
+            self.load(self.view["seq"])
+
+    def reload(self) -> None:
+        """Read again now (what is read changed, not the incident)."""
+        self.loaded_seq = -1
+        if self.view is not None:
+            self.load(self.view["seq"])
+
+    @work(thread=True, exclusive=True, group="pane-read", exit_on_error=False)
+    def load(self, seq: int) -> None:
+        """Read in a worker with its own connection; the result comes back as :class:`Loaded`."""
+        worker = get_current_worker()
+        incident = self.incident_id
+        try:
+            with self.app.open_workspace() as ws:
+                data = self.read(ws, incident)
+        except IrError as exc:
+            self.read_failed(incident, exc)
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Loaded(incident, seq, data))
+
+    def read(self, ws: Workspace, incident_id: str) -> Any:
+        """What the pane shows of ``incident_id`` (runs on the worker's thread: no widgets here)."""
+        raise NotImplementedError
+
+    def read_failed(self, incident_id: str, exc: IrError) -> None:
+        """Say that a read failed (runs on the worker's thread)."""
+        self.post_message(ActionFailed(self.READING, str(exc), type(exc).__name__, refresh=False))
+
+    def on_reading_panel_loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.incident_id != self.incident_id:
+            return  # read for the incident shown before
+        self.loaded_seq = message.seq
+        self.loaded(message.data)
+
+    def loaded(self, data: Any) -> None:
+        """Show what :meth:`read` returned (on the UI thread)."""
+        raise NotImplementedError

@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
 from ir.clock import Clock, parse_instant
-from ir.engine.playbook import Playbook
-from ir.errors import IrError
 from ir.tui.data import countdown
 from ir.tui.labels import tr
-from ir.tui.messages import ActionFailed
-from ir.tui.widgets.incident_panel import IncidentPanel
+from ir.tui.widgets.incident_panel import ReadingPanel
 from ir.tui.widgets.incident_table import DEADLINE_STYLE, clip
 
 if TYPE_CHECKING:
+    from ir.obligations.engine import Obligation
     from ir.obligations.status import Tracked
+    from ir.workspace import Workspace
 
 STATUS_STYLE = {"pending": "", "overdue": "bold white on red", "met": "green", "late": "bold yellow", "waived": "cyan"}
 """How each status reads."""
@@ -131,7 +129,7 @@ def duty_detail(item: Tracked, lang: str) -> Text:
     return text
 
 
-class ObligationsPanel(IncidentPanel):
+class ObligationsPanel(ReadingPanel):
     """Each duty the rules give the incident, with its countdown on the incident's clock.
 
     ``f`` records a fulfilment (at a time, default now), ``w`` a documented decision not to
@@ -147,22 +145,13 @@ class ObligationsPanel(IncidentPanel):
     ]
     """Keys on the highlighted duty."""
 
-    class Loaded(Message):
-        """The duties of ``incident_id`` as read by a worker at version ``seq``, with its clock."""
-
-        def __init__(self, incident_id: str, seq: int, duties: list[Tracked], clock: Clock) -> None:
-            super().__init__()
-            self.incident_id = incident_id
-            self.seq = seq
-            self.duties = duties
-            self.clock = clock
+    READING = "read the obligations"
 
     def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(incident_id, id=id)
         self.duties: list[Tracked] = []
         self.clock: Clock | None = None
         """The incident's clock (a drill's runs on scenario time)."""
-        self.loaded_seq = -1
         self._prompts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -187,45 +176,17 @@ class ObligationsPanel(IncidentPanel):
         super().reset(incident_id)
         self.duties = []
         self.clock = None
-        self.loaded_seq = -1
         self._prompts = {}
         self.query_one("#duties", OptionList).clear_options()
         self.query_one("#duty-detail", Static).update("")
 
-    def show(self, view: dict[str, Any], pb: Playbook) -> None:
-        """Re-read the duties when the incident moved on, if the pane shows."""
-        super().show(view, pb)
-        if self.front and view["seq"] != self.loaded_seq:
-            self.load(view["seq"])
+    def read(self, ws: Workspace, incident_id: str) -> tuple[list[Tracked], Clock]:
+        """The duties and the incident's clock."""
+        return ws.obligations.for_incident(incident_id), ws.clock_for(ws.incidents.get(incident_id))
 
-    def activated(self) -> None:
-        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
-        super().activated()
-        if self.view is not None and self.view["seq"] != self.loaded_seq:
-            self.load(self.view["seq"])
-
-    @work(thread=True, exclusive=True, group="obligations", exit_on_error=False)
-    def load(self, seq: int) -> None:
-        """Read the duties and the incident's clock in a worker with its own connection."""
-        worker = get_current_worker()
-        incident = self.incident_id
-        try:
-            with self.app.open_workspace() as ws:
-                duties = ws.obligations.for_incident(incident)
-                clock = ws.clock_for(ws.incidents.get(incident))
-        except IrError as exc:
-            self.post_message(ActionFailed("read the obligations", str(exc), type(exc).__name__, refresh=False))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Loaded(incident, seq, duties, clock))
-
-    def on_obligations_panel_loaded(self, message: Loaded) -> None:
-        message.stop()
-        if message.incident_id != self.incident_id:
-            return  # read for the incident shown before
-        self.loaded_seq = message.seq
-        self.duties = sorted(message.duties, key=urgency)
-        self.clock = message.clock
+    def loaded(self, data: tuple[list[Tracked], Clock]) -> None:
+        duties, self.clock = data
+        self.duties = sorted(duties, key=urgency)
         self._fill()
 
     def _width(self) -> int:
@@ -306,63 +267,62 @@ class ObligationsPanel(IncidentPanel):
             return tr("{text} is in the future on the incident's clock", lang, text=text)
         return None
 
-    def action_fulfil(self) -> None:
-        """Record that the highlighted duty was fulfilled, at a time (after confirmation)."""
-        from ir.tui.screens.confirm import ConfirmScreen
-
+    def _open_duty(self) -> Obligation | None:
+        """The highlighted duty if it is still open (else a word on why nothing happens)."""
         item = self.current()
-        lang = self.app.ws.lang
         if item is None:
-            return
+            return None
         if item.status not in ("pending", "overdue"):
+            lang = self.app.ws.lang
             self.notify(tr("{rule} is already {status}", lang, rule=item.obligation.rule, status=tr(item.status, lang)),
                         severity="warning")
+            return None
+        return item.obligation
+
+    def _record(self, title: str, body: str, what: str, command: Callable[[Workspace, str, str], object],
+                **dialog: Any) -> None:
+        """Ask about the highlighted open duty (``title`` and ``body`` name its rule, recipient,
+        citation and regime), then run ``command`` with its rule and the text typed."""
+        from ir.tui.screens.confirm import ConfirmScreen
+
+        ob = self._open_duty()
+        if ob is None:
             return
-        ob = item.obligation
-        body = tr("Record that this duty was met: {citation} ({regime}), to {recipient}. When? now, or the "
-                  "time it was done, with its offset. The record cannot be taken back.", lang,
-                  recipient=ob.recipient_name, citation=ob.citation, regime=ob.regime)
-        rule, incident = ob.rule, self.incident_id
+        lang = self.app.ws.lang
+        words = {"rule": ob.rule, "recipient": ob.recipient_name, "citation": ob.citation, "regime": ob.regime}
+        incident, rule = self.incident_id, ob.rule
 
         def confirmed(text: str | None) -> None:
-            if text is None:
-                return
-            at = None if text.lower() in ("", "now") else text
-            self.app.run_command("record the fulfilment", lambda ws: ws.obligations.fulfil(incident, rule, at),
-                                 incident_id=incident)
+            if text is not None:
+                self.app.run_command(what, lambda ws: command(ws, rule, text), incident_id=incident)
 
-        screen = ConfirmScreen(self.dialog_title(tr("Fulfil {rule}", lang, rule=rule)), body, lang=lang,
-                               confirm=tr("Record fulfilment", lang), value="now", check=self._check_time,
-                               reason_prompt=tr("when: now, or e.g. 2026-11-20T09:30+08:00", lang))
+        screen = ConfirmScreen(self.dialog_title(tr(title, lang, **words)), tr(body, lang, **words), lang=lang, **dialog)
         self.app.push_screen(screen, confirmed)
+
+    def action_fulfil(self) -> None:
+        """Record that the highlighted duty was fulfilled, at a time (after confirmation)."""
+        lang, incident = self.app.ws.lang, self.incident_id
+
+        def fulfil(ws: Workspace, rule: str, text: str) -> object:
+            return ws.obligations.fulfil(incident, rule, None if text.lower() in ("", "now") else text)
+
+        self._record("Fulfil {rule}",
+                     "Record that this duty was met: {citation} ({regime}), to {recipient}. When? now, or the "
+                     "time it was done, with its offset. The record cannot be taken back.",
+                     "record the fulfilment", fulfil,
+                     confirm=tr("Record fulfilment", lang), value="now", check=self._check_time,
+                     reason_prompt=tr("when: now, or e.g. 2026-11-20T09:30+08:00", lang))
 
     def action_waive(self) -> None:
         """Record a documented decision not to notify under the highlighted duty (after confirmation)."""
-        from ir.tui.screens.confirm import ConfirmScreen
-
-        item = self.current()
-        lang = self.app.ws.lang
-        if item is None:
-            return
-        if item.status not in ("pending", "overdue"):
-            self.notify(tr("{rule} is already {status}", lang, rule=item.obligation.rule, status=tr(item.status, lang)),
-                        severity="warning")
-            return
-        ob = item.obligation
-        body = tr("A documented decision not to notify {recipient} under {citation} ({regime}). Give the reason; "
-                  "it is recorded with your name and cannot be taken back.", lang,
-                  recipient=ob.recipient_name, citation=ob.citation, regime=ob.regime)
-        rule, incident = ob.rule, self.incident_id
-
-        def confirmed(reason: str | None) -> None:
-            if reason:
-                self.app.run_command("record the waiver", lambda ws: ws.obligations.waive(incident, rule, reason),
-                                     incident_id=incident)
+        lang, incident = self.app.ws.lang, self.incident_id
 
         def need_reason(text: str) -> str | None:
             return None if text else tr("Give the reason: a waiver is a documented decision not to notify.", lang)
 
-        screen = ConfirmScreen(self.dialog_title(tr("Waive {rule}", lang, rule=rule)), body, lang=lang,
-                               confirm=tr("Waive", lang), danger=True, check=need_reason,
-                               reason_prompt=tr("reason for not notifying (required)", lang))
-        self.app.push_screen(screen, confirmed)
+        self._record("Waive {rule}",
+                     "A documented decision not to notify {recipient} under {citation} ({regime}). Give the reason; "
+                     "it is recorded with your name and cannot be taken back.",
+                     "record the waiver", lambda ws, rule, reason: ws.obligations.waive(incident, rule, reason),
+                     confirm=tr("Waive", lang), danger=True, check=need_reason,
+                     reason_prompt=tr("reason for not notifying (required)", lang))

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
-from textual.worker import get_current_worker
 
-from ir.engine.playbook import Playbook
-from ir.errors import IrError
 from ir.tui.data import TimelineRow, load_timeline
 from ir.tui.labels import tr
-from ir.tui.messages import ActionFailed
 from ir.tui.widgets.event_table import EventTable
-from ir.tui.widgets.incident_panel import IncidentPanel
+from ir.tui.widgets.incident_panel import ReadingPanel
+
+if TYPE_CHECKING:
+    from ir.workspace import Workspace
 
 
-class TimelinePanel(IncidentPanel):
+class TimelinePanel(ReadingPanel):
     """Every event of the incident, newest last, the highlighted one written out in full
     beneath; posts :class:`NoteAdded` for the note box."""
 
@@ -34,19 +33,11 @@ class TimelinePanel(IncidentPanel):
             self.panel = panel
             self.text = text
 
-    class Loaded(Message):
-        """The timeline of ``incident_id`` as read by a worker at incident version ``seq``."""
-
-        def __init__(self, incident_id: str, seq: int, rows: list[TimelineRow]) -> None:
-            super().__init__()
-            self.incident_id = incident_id
-            self.seq = seq
-            self.rows = rows
+    READING = "read the timeline"
 
     def __init__(self, incident_id: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(incident_id, id=id)
         self.rows: list[TimelineRow] = []
-        self.loaded_seq = -1
 
     def compose(self) -> ComposeResult:
         lang = self.app.ws.lang
@@ -61,45 +52,18 @@ class TimelinePanel(IncidentPanel):
         """Forget the incident's events, filter and unsaved note."""
         super().reset(incident_id)
         self.rows = []
-        self.loaded_seq = -1
         self.query_one(EventTable).set_rows([])
         self.query_one("#event-text", Static).update("")
         with self.prevent(Select.Changed):
             self.query_one("#kind", Select).set_options([])
         self.query_one("#note", Input).value = ""
 
-    def show(self, view: dict[str, Any], pb: Playbook) -> None:
-        """Re-read the timeline when the incident moved on, if the pane shows."""
-        super().show(view, pb)
-        if self.front and view["seq"] != self.loaded_seq:
-            self.load(view["seq"])
+    def read(self, ws: Workspace, incident_id: str) -> list[TimelineRow]:
+        """Every event of the incident, described."""
+        return load_timeline(ws, incident_id)
 
-    def activated(self) -> None:
-        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
-        super().activated()
-        if self.view is not None and self.view["seq"] != self.loaded_seq:
-            self.load(self.view["seq"])
-
-    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
-    def load(self, seq: int) -> None:
-        """Read and describe the events in a worker with its own connection."""
-        worker = get_current_worker()
-        incident = self.incident_id
-        try:
-            with self.app.open_workspace() as ws:
-                rows = load_timeline(ws, incident)
-        except IrError as exc:
-            self.post_message(ActionFailed("read the timeline", str(exc), type(exc).__name__, refresh=False))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Loaded(incident, seq, rows))
-
-    def on_timeline_panel_loaded(self, message: Loaded) -> None:
-        message.stop()
-        if message.incident_id != self.incident_id:
-            return  # read for the incident shown before
-        self.loaded_seq = message.seq
-        self.rows = message.rows
+    def loaded(self, data: list[TimelineRow]) -> None:
+        self.rows = data
         self._update_kinds()
         self._fill()
 

@@ -24,6 +24,7 @@ import smtplib
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,8 +205,14 @@ class Connection:
 class Sender:
     """Sends one template's queued notices for an incident."""
 
-    def __init__(self, ws: Workspace, state: IncidentState, template: str, renderer: Renderer, *, run: str | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, state: IncidentState, template: str, renderer: Renderer, *, run: str | None = None,
+        progress: Callable[[int, int], None] | None = None, total: int = 0,
+    ) -> None:
         self.ws = ws
+        self.progress = progress
+        """Told (done, total) as notices are sent, written or given up."""
+        self.total = total
         self.state = state
         self.template = template
         self.renderer = renderer
@@ -249,6 +256,7 @@ class Sender:
                             continue
                         pacer.wait()
                         self._deliver(connection, row[0], letter, result)
+                        self._report(result)
                 if len(result.failures) == retried:
                     break
         except ServerUnavailable as exc:
@@ -393,6 +401,12 @@ class Sender:
                         sha256=hashlib.sha256(letter.data).hexdigest(), at=at,
                     )
             result.sent += len(done)
+            self._report(result)
+
+    def _report(self, result: SendResult) -> None:
+        if self.progress is not None:
+            done = result.sent + result.failed
+            self.progress(done, max(self.total, done))
 
     # ----------------------------------------------------------- summary
 

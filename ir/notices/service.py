@@ -549,12 +549,14 @@ class NoticeService:
         jurisdictions: Sequence[str] | None = None,
         resend_unconfirmed: bool = False,
         retry_failed: bool = False,
+        progress: Any = None,
     ) -> SendResult:
         """Deliver the template's notice to every selected person, exactly once each.
 
         Live incidents go by SMTP; a drill's notices go to the workspace's exercise outbox
         whatever ``smtp`` says. Running it again resumes: sent notices are never sent again,
         and notices left unconfirmed by a crash are resent only with ``resend_unconfirmed``.
+        ``progress`` is told (done, total) as notices go out (total: those queued for this run).
 
         Raises:
             InvalidInput: no server, no sender, a bad rate, or not a letter to people.
@@ -588,9 +590,10 @@ class NoticeService:
                 deliverydb.requeue(conn, state.id, tpl.id, deliverydb.SENDING, at)
             if retry_failed:
                 deliverydb.requeue(conn, state.id, tpl.id, deliverydb.FAILED, at)
+            total = deliverydb.counts(conn, state.id, tpl.id).get(tpl.id, {}).get(deliverydb.QUEUED, 0)
         # The letters carry the approved render's date, so they are word for word what was approved.
         plan = self.plan(state, tpl, "eml", parse_instant(release.notice_date), sender=address)
-        worker = Sender(self.ws, state, tpl.id, Renderer(plan, cipher))
+        worker = Sender(self.ws, state, tpl.id, Renderer(plan, cipher), progress=progress, total=total)
         result = SendResult(state.id, tpl.id)
         if drill:
             folder = self.ws.store.path.parent / "outbox" / safe_name(state.id, 64)
@@ -603,6 +606,29 @@ class NoticeService:
         return result
 
     # --------------------------------------------------------------- approvals
+
+    def release(self, incident_id: str, template_id: str, jurisdictions: Sequence[str] | None = None) -> tuple[bool, str]:
+        """Whether ``template_id`` may be released for the incident now, and one line on where
+        its release stands (which approval is missing and who may give it, or who gave it).
+        Notices to the public or to staff need no approval."""
+        state = self.ws.incidents.get(incident_id)
+        tpl = self.template(template_id)
+        if tpl.meta.audience not in GUARDED:
+            return True, f"{tpl.id} is for the {tpl.meta.audience}: its release needs no approval"
+        inputs = self._inputs(state, tpl, self.selection(tpl, jurisdictions))
+        try:
+            self.approvals.require(state, tpl, inputs)
+        except Refused as exc:
+            return False, str(exc)
+        return True, self.approvals.describe(state, tpl, inputs)
+
+    def last_render(self, incident_id: str, template_id: str) -> Event | None:
+        """The latest ``notices.rendered`` event of ``template_id`` for the incident, if any."""
+        state = self.ws.incidents.get(incident_id)
+        try:
+            return self.approvals.render_of(state, self.template(template_id), None)
+        except NotFound:
+            return None
 
     def approve(self, incident_id: str, template_id: str, *, render_seq: int | None = None,
                 jurisdictions: Sequence[str] | None = None) -> Event:

@@ -278,3 +278,86 @@ def load_drill(ws: Workspace, incident_id: str) -> DrillSnapshot:
         for q in m.questions
     ]
     return DrillSnapshot(status, questions, hotwash, wall)
+
+
+@dataclass(frozen=True)
+class NoticeChoice:
+    """A notice template as the notices pane lists it.
+
+    Attributes:
+        problem: why the template cannot be used (its file is invalid), or "".
+    """
+
+    id: str
+    title: str = ""
+    audience: str = ""
+    locale: str = ""
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class NoticesSnapshot:
+    """The notice templates, and whether letters to people can be opened at all.
+
+    Attributes:
+        key: the fingerprint of the configured data key, or None when none is configured.
+        people: people affected by the incident (stored, whatever the key).
+    """
+
+    templates: list[NoticeChoice]
+    key: str | None
+    people: int
+
+
+@dataclass(frozen=True)
+class NoticeDetail:
+    """Where one template stands for the incident: what is missing, its release, its delivery.
+
+    Attributes:
+        check: what ``ir notices check`` reports.
+        approved: its release may go ahead now (approved, or it needs no approval).
+        release: one line on where its release stands.
+        render: the latest render (``seq``, ``actor``, ``at``, ``count``, ``skipped``, ``out``), if any.
+        delivery: notices by delivery status (empty before anything was sent or queued).
+    """
+
+    template: str
+    check: Any
+    approved: bool
+    release: str
+    render: dict[str, Any] | None
+    delivery: dict[str, int]
+
+
+def load_notices(ws: Workspace, incident_id: str) -> NoticesSnapshot:
+    """Every notice template (those that do not load with their first problem), the data key
+    and the number of people affected."""
+    from ir.errors import ContentErrors
+
+    catalog = ws.notices.catalog
+    choices = []
+    for entry in catalog.entries():
+        try:
+            meta = catalog.load(entry.path).meta
+        except ContentErrors as exc:
+            choices.append(NoticeChoice(entry.id, problem=str(exc)))
+            continue
+        choices.append(NoticeChoice(entry.id, meta.title, meta.audience, meta.locale))
+    configured = ws.keys.status()["configured"]
+    people = ws.subjects.summary(incident_id)["total"]
+    return NoticesSnapshot(choices, configured["fingerprint"] if configured else None, people)
+
+
+def load_notice(ws: Workspace, incident_id: str, template_id: str) -> NoticeDetail:
+    """What is missing before ``template_id`` can be rendered for the incident, where its
+    release stands, its latest render and how its delivery goes."""
+    check = ws.notices.check(incident_id, template_id)
+    approved, release = ws.notices.release(incident_id, template_id)
+    event = ws.notices.last_render(incident_id, template_id)
+    render = None
+    if event is not None:
+        p = event.payload
+        render = {"seq": event.seq, "actor": event.actor, "at": event.at, "count": p.get("count", 0),
+                  "skipped": p.get("skipped", 0), "out": p.get("out", "")}
+    status = ws.notices.status(incident_id, template_id)["templates"].get(template_id)
+    return NoticeDetail(template_id, check, approved, release, render, dict(status["counts"]) if status else {})

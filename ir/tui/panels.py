@@ -53,6 +53,12 @@ def _obligations(incident_id: str) -> IncidentPanel:
     return ObligationsPanel(incident_id)
 
 
+def _notices(incident_id: str) -> IncidentPanel:
+    from ir.tui.widgets.notices_panel import NoticesPanel
+
+    return NoticesPanel(incident_id)
+
+
 def _report(incident_id: str) -> IncidentPanel:
     from ir.tui.widgets.report_panel import ReportPanel
 
@@ -71,6 +77,7 @@ _BUILTIN = (
     PanelSpec("work", "Work", _work),
     PanelSpec("timeline", "Timeline", _timeline),
     PanelSpec("obligations", "Obligations", _obligations),
+    PanelSpec("notices", "Notices", _notices),
     PanelSpec("report", "Report", _report),
     PanelSpec("drill", "Drill", _drill, drills_only),
 )

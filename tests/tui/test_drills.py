@@ -29,7 +29,7 @@ def _delivered(ws: Workspace, incident: str) -> list[str]:
 
 async def _drill_pane(pilot: Pilot[None], incident: str) -> tuple[IncidentScreen, DrillPanel]:
     screen = await open_drill_in_app(pilot, incident)
-    await pilot.press("5")
+    await pilot.press("6")
     await settle(pilot)
     panel = screen.query_one(DrillPanel)
     assert screen.active == "drill" and panel.snapshot is not None

@@ -183,7 +183,7 @@ async def test_the_compliance_report_beside_the_post_mortem(ws: Workspace, app_f
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_in_app(pilot, incident)
-        await pilot.press("4")
+        await pilot.press("5")
         await settle(pilot)
         panel = screen.query_one(ReportPanel)
         assert panel.kind == "postmortem" and panel.markdown == ws.incidents.postmortem(incident)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,7 +141,7 @@ async def _drill_pane(pilot: Pilot[None]) -> None:
     pilot.app.screen.query_one("#drills").focus()
     await pilot.press("enter")
     await _settled(pilot)
-    await pilot.press("5")
+    await pilot.press("6")
     await _settled(pilot)
 
 
@@ -151,3 +152,35 @@ def test_drill_pane(
     _seed_drill(ws, clock)
     assert snap_compare(app_factory(), terminal_size=size, run_before=_drill_pane)
 
+
+
+def _seed_notices(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An incident with its three people and every fact the templates read, a fixed data key."""
+    from ir.notices.keys import DataKey, write_key_file
+    from tests.notices.conftest import FACTS, PEOPLE, write_people
+
+    key = write_key_file(tmp_path / "keys" / "data.key", DataKey(bytes(range(32)), "snapshot"))
+    monkeypatch.setenv("IR_KEY_FILE", str(key))
+    incident = open_incident(ws, "Customer table exposed in a public bucket", severity="high")
+    ws.subjects.import_csv(incident, write_people(tmp_path / "people.csv", PEOPLE))
+    ws.incidents.set_facts(incident, {k: v for k, v in FACTS.items() if k != "incident_grade"})
+    ws.incidents.assign(incident, "dpo", "bob")
+    return incident
+
+
+async def _notices_pane(pilot: Pilot[None]) -> None:
+    await _open_first(pilot)
+    await pilot.press("4")
+    await _settled(pilot)
+    # The Chinese letter to people: its title in the list, the data key and the release beneath.
+    await pilot.press("down", "down", "down", "down")
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_notices_pane(
+    snap_compare: Any, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    app_factory: Callable[..., IrApp], lang: str,
+) -> None:
+    _seed_notices(ws, tmp_path, monkeypatch)
+    assert snap_compare(app_factory(lang=lang), terminal_size=SIZE, run_before=_notices_pane)

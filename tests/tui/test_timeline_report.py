@@ -64,7 +64,7 @@ async def test_the_post_mortem_is_readable_in_the_app(ws: Workspace, app_factory
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_in_app(pilot, incident)
-        await pilot.press("4")
+        await pilot.press("5")
         await settle(pilot)
         panel = screen.query_one(ReportPanel)
         assert panel.markdown == ws.incidents.postmortem(incident)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.widgets import Input, Markdown
 
+import ir.tui
 from ir.tui import IrApp
 from ir.tui.labels import tr
+from ir.tui.labels_zh import ZH_CN
 from ir.tui.screens.declare import DeclareScreen
 from ir.tui.screens.help import HelpScreen
 from ir.tui.screens.incident import IncidentScreen
@@ -79,7 +83,7 @@ async def test_the_drill_pane_comes_and_goes_with_the_incident(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open_row(app, pilot, "drills", 0)
         assert screen.incident_id == drill and screen.query_one("#exercise-banner").display
-        await pilot.press("5")
+        await pilot.press("6")
         await settle(pilot)
         assert screen.active == "drill"
         await pilot.press("escape")
@@ -87,8 +91,8 @@ async def test_the_drill_pane_comes_and_goes_with_the_incident(
         screen = await _open_row(app, pilot, "live", 0)
         assert screen.incident_id == live and screen.active == "work"
         assert not screen.query_one("#exercise-banner").display
-        assert [p for p, _ in screen.query_one(PaneBar).panes] == ["work", "timeline", "obligations", "report"]
-        await pilot.press("5")  # no fifth pane for a live incident
+        assert [p for p, _ in screen.query_one(PaneBar).panes] == ["work", "timeline", "obligations", "notices", "report"]
+        await pilot.press("6")  # no sixth pane for a live incident
         await settle(pilot)
         assert screen.active == "work"
 
@@ -127,7 +131,7 @@ async def test_the_app_speaks_chinese_where_the_playbook_does(ws: Workspace, app
         assert "宣布事件" in str(app.screen.query_one(KeyBar).render())
         assert str(app.screen.query_one("#live-title").render()) == "未关闭的事件（1）"
         screen = await open_in_app(pilot, incident)
-        assert [t for _, t in screen.query_one(PaneBar).panes] == ["处置", "时间线", "通知义务", "报告"]
+        assert [t for _, t in screen.query_one(PaneBar).panes] == ["处置", "时间线", "通知义务", "通知函", "报告"]
         keys = str(screen.query_one(KeyBar).render())
         assert "完成/撤销" in keys and "返回" in keys
         assert str(screen.query_one("#tasks-title").render()) == "任务"
@@ -145,13 +149,40 @@ def test_a_label_missing_from_a_language_shows_in_english() -> None:
     assert tr("A label nobody translated", "zh-CN") == "A label nobody translated"
 
 
+def _labels(tree: ast.AST) -> list[str]:
+    """The app's own words in a module: tr("..."), key and pane names, what a command or read was doing."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            where = {"tr": 0, "ActionFailed": 0, "run_command": 0, "Committed": 0, "Binding": 2, "PanelSpec": 1}.get(name or "")
+            if where is not None and len(node.args) > where:
+                arg = node.args[where]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.append(arg.value)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "READING" for t in node.targets):
+            if isinstance(node.value, ast.Constant):
+                found.append(node.value.value)
+    return found
+
+
+def test_every_word_the_app_shows_has_its_chinese() -> None:
+    package = Path(ir.tui.__file__).parent
+    missing = {
+        str(path.relative_to(package)): [w for w in _labels(ast.parse(path.read_text(encoding="utf-8"))) if w not in ZH_CN]
+        for path in sorted(package.rglob("*.py"))
+    }
+    assert {k: v for k, v in missing.items() if v} == {}
+    assert len(_labels(ast.parse((package / "widgets" / "notices_panel.py").read_text(encoding="utf-8")))) > 50
+
+
 async def test_a_refusal_is_titled_in_the_display_language(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:
     drill = ws.drills.start("open-bucket-reporter", speed=None).id  # stepped: pausing is refused
     app = app_factory(lang="zh-CN")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open_row(app, pilot, "drills", 0)
         assert screen.incident_id == drill
-        await pilot.press("5")
+        await pilot.press("6")
         await settle(pilot)
         await pilot.press("p")
         await settle(pilot)

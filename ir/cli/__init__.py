@@ -22,6 +22,28 @@ from ir.workspace import database_error_message
 class IrGroup(LazyGroup):
     """The root command group: turns every error into one line and an exit status."""
 
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """As click's, but a usage error (a bad option value, a missing argument, a wrong path)
+        is one line naming the command, not click's usage text and three lines."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+            hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
+            click.echo(f"ir: error: {where}{exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # click returns an explicit exit's status (--help, --version, ctx.exit) or the command's value.
+        sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -50,7 +72,7 @@ class IrGroup(LazyGroup):
             ctx.exit(1)
 
 
-@click.group(cls=IrGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("ir", cls=IrGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @workspace_options
 @click.version_option(__version__, prog_name="ir")
 @click.pass_context

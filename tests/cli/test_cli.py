@@ -132,9 +132,26 @@ def test_bad_requests_exit_2_with_one_line_and_change_nothing(ir: IrRunner, db_p
     assert sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM events").fetchone()[0] == before
 
 
-def test_usage_errors_exit_2(ir: IrRunner) -> None:
-    assert ir("incident", "open", "personal-data-leak").exit_code == 2  # --title missing
-    assert ir("incident", "frobnicate").exit_code == 2
+def test_usage_errors_exit_2_with_one_line_naming_the_command(ir: IrRunner, tmp_path: Path) -> None:
+    cases = {
+        ("incident", "open", "personal-data-leak"): "ir: error: ir incident open: Missing option '--title'.",
+        ("incident", "frobnicate"): "ir: error: ir incident: No such command 'frobnicate'.",
+        ("obligations", "--facts", str(tmp_path)): f"ir: error: ir obligations: Invalid value for '--facts': File '{tmp_path}' is a directory.",
+        ("incident", "list", "--format", "xml"): "ir: error: ir incident list: No such option '--format'.",
+    }
+    for args, message in cases.items():
+        result = ir(*args)
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+        assert "-h)" in result.stderr, "it says where the usage is"
+    assert ir("--version").exit_code == 0 and ir("incident", "-h").exit_code == 0
+
+
+def test_an_aborted_confirmation_exits_1_without_changing_anything(ir: IrRunner, tmp_path: Path) -> None:
+    ir.ok("incident", "open", "personal-data-leak", "--title", "keep")
+    ir.ok("backup", str(tmp_path / "copy.db"))
+    result = ir("restore", str(tmp_path / "copy.db"), input="n\n")
+    assert result.exit_code == 1 and "Aborted!" in result.stderr
 
 
 def test_workspace_options_work_before_and_after_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -235,8 +235,6 @@ def test_commands_refuse_hostile_files_and_change_nothing(
         assert events_of(db_path) == before, command
 
 
-@pytest.mark.xfail(strict=True, reason="ir/cli/obligations.py declares --facts as click.Path(dir_okay=False): "
-                   "click prints its usage text (three more lines) instead of one error line")
 def test_a_directory_as_the_facts_file_gives_one_line(ir: IrRunner, tmp_path: Path) -> None:
     path = hostile(tmp_path, "directory")
     result = ir("obligations", "--facts", str(path))

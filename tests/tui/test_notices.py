@@ -280,3 +280,37 @@ async def test_a_broken_template_is_a_readable_notice_and_nothing_is_half_writte
         assert app.screen.active == "work"  # type: ignore[attr-defined]
     assert len(ws.incidents.timeline(incident)) == before
     assert not out.exists(), "the render failed before making its folder"
+
+
+async def test_a_drill_s_notices_go_to_its_outbox_and_the_confirmation_says_so(
+    ws: Workspace, tmp_path: Path, app_factory: Callable[..., IrApp]
+) -> None:
+    from ir.workspace import Workspace as Other
+
+    from .helpers import open_drill_in_app
+
+    drill = open_incident(ws, "Quarterly tabletop", mode="drill")
+    ws.subjects.import_csv(drill, write_people(tmp_path / "people.csv", PEOPLE))
+    ws.incidents.set_facts(drill, {**FACTS, "notice_sender": "privacy@example.com"})
+    ws.incidents.assign(drill, "dpo", "bob")
+    ws.notices.render(drill, "gdpr-individual-en", tmp_path / "out")
+    with Other(ws.store.path, clock=ws.clock, actor="bob", lang="en") as bob:
+        bob.notices.approve(drill, "gdpr-individual-en")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_drill_in_app(pilot, drill)
+        await pilot.press(PANE)
+        await settle(pilot)
+        panel = screen.query_one(NoticesPanel)
+        await _pick(pilot, panel, "gdpr-individual-en")
+        await pilot.press("s")
+        await settle(pilot)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen), "no mail server to ask for: a drill's mail stays in its outbox"
+        assert confirm.heading == "EXERCISE · Send gdpr-individual-en to 1 people"
+        outbox = tmp_path / "outbox" / drill
+        assert f"through the drill outbox {outbox} (nothing reaches real people)" in confirm.body
+        await pilot.press("ctrl+y")
+        await settle(pilot)
+        await wait_until(pilot, lambda: panel.running is None, timeout=10)
+    assert len(list(outbox.glob("*.eml"))) == 1

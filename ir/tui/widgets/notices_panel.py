@@ -3,6 +3,7 @@ render the batch, have it approved, and send it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,6 +29,8 @@ from ir.tui.widgets.line_table import clip
 if TYPE_CHECKING:
     from ir.notices.service import Preview
     from ir.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 PERSONAL = "individual"
 """The audience whose letters name people: previews, renders and sends of it need the data key."""
@@ -407,6 +410,11 @@ class NoticesPanel(ReadingPanel):
                 result = command(ws)
         except IrError as exc:
             self.post_message(ActionFailed(what, str(exc), type(exc).__name__, on_failed=self._failed))
+            return
+        except Exception as exc:  # a bug must not leave the pane waiting for a run that is over
+            log.exception("%s failed", what)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self.post_message(ActionFailed(what, message, "InternalError", on_failed=self._failed))
             return
         self.app.post_message(Committed(what, incident, result, done))
 

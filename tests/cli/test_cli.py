@@ -147,11 +147,13 @@ def test_usage_errors_exit_2_with_one_line_naming_the_command(ir: IrRunner, tmp_
     assert ir("--version").exit_code == 0 and ir("incident", "-h").exit_code == 0
 
 
-def test_an_aborted_confirmation_exits_1_without_changing_anything(ir: IrRunner, tmp_path: Path) -> None:
-    ir.ok("incident", "open", "personal-data-leak", "--title", "keep")
+def test_a_declined_confirmation_changes_nothing(ir: IrRunner, tmp_path: Path) -> None:
+    incident = ir.ok("incident", "open", "personal-data-leak", "--title", "keep").stdout.strip()
     ir.ok("backup", str(tmp_path / "copy.db"))
+    ir.ok("incident", "note", incident, "after the backup")
     result = ir("restore", str(tmp_path / "copy.db"), input="n\n")
-    assert result.exit_code == 1 and "Aborted!" in result.stderr
+    assert result.exit_code == 2 and result.stderr.endswith("ir: error: restore cancelled; nothing was changed\n")
+    assert "after the backup" in ir.ok("incident", "log", incident).stdout
 
 
 def test_workspace_options_work_before_and_after_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import datetime as dt
 import hashlib
 import json
 import re
 import signal
 import threading
+import time
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -345,12 +347,16 @@ class TemplateTooBig(Exception):
     """A letter grew past :data:`~ir.notices.templates.MAX_OUTPUT` characters."""
 
 
+TIME_LIMIT = 10.0
+"""Seconds one letter or document may take to render (a letter takes well under a millisecond)."""
+
+
 class TemplateTimeout(Exception):
     """A letter took longer than :data:`TIME_LIMIT` seconds."""
 
-
-TIME_LIMIT = 10.0
-"""Seconds one letter or document may take to render (a letter takes well under a millisecond)."""
+    def __init__(self, message: str = "") -> None:
+        # Raised without arguments when a watchdog interrupts a thread.
+        super().__init__(message or f"it ran for more than {TIME_LIMIT:g} seconds")
 
 
 def bounded(template: Template, context: Mapping[str, Any]) -> str:
@@ -358,8 +364,9 @@ def bounded(template: Template, context: Mapping[str, Any]) -> str:
     or :data:`TIME_LIMIT` seconds.
 
     The size is counted as the output is produced, so a loop that would write without end is
-    stopped early; the time limit is an interval timer, which only the main thread of a
-    process can arm (workers and the command line are; elsewhere only the size is bounded).
+    stopped early. The time limit is an interval timer on a process's main thread (workers and
+    the command line) and a watchdog elsewhere (the terminal app renders in a thread): a loop
+    that writes nothing (nested loops over a long value) is stopped either way.
     """
     with _deadline(TIME_LIMIT):
         parts: list[str] = []
@@ -374,8 +381,11 @@ def bounded(template: Template, context: Mapping[str, Any]) -> str:
 
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
-    armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not armed:
+    if threading.current_thread() is not threading.main_thread():
+        with _WATCHDOG.limit(seconds):
+            yield
+        return
+    if not hasattr(signal, "setitimer"):
         yield
         return
     previous = signal.signal(signal.SIGALRM, _expired)
@@ -388,7 +398,63 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 
 def _expired(signum: int, frame: Any) -> None:
-    raise TemplateTimeout(f"it ran for more than {TIME_LIMIT:g} seconds")
+    raise TemplateTimeout()
+
+
+class _Watchdog:
+    """Stops a thread's render past its deadline by raising :class:`TemplateTimeout` in it.
+
+    A thread cannot take a signal, so one daemon thread checks the deadlines a few times a
+    second and uses CPython's ``PyThreadState_SetAsyncExc``, which raises an exception in
+    another thread at its next bytecode: a template's loops are Python bytecode, so they stop.
+    """
+
+    TICK = 0.1
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.deadlines: dict[int, float] = {}
+        self.fired: set[int] = set()
+        self.thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def limit(self, seconds: float) -> Iterator[None]:
+        api = getattr(ctypes, "pythonapi", None)
+        if api is None:  # not CPython: only the size is bounded
+            yield
+            return
+        ident = threading.get_ident()
+        with self.lock:
+            self.fired.discard(ident)
+            self.deadlines[ident] = time.monotonic() + seconds
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._watch, name="ir-template-watchdog", daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.deadlines.pop(ident, None)
+                fired = ident in self.fired
+                self.fired.discard(ident)
+            if fired:
+                # Fired as the render ended: take back an exception not yet delivered, and say so.
+                api.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+                raise TemplateTimeout()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self.lock:
+                for ident, due in list(self.deadlines.items()):
+                    if now >= due:
+                        del self.deadlines[ident]
+                        self.fired.add(ident)
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(TemplateTimeout))
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _why(exc: BaseException) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import string
+import time
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,28 @@ def test_runaway_templates_are_stopped(
     assert run.exit_code == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert "template runaway: the body cannot be rendered" in run.stderr and why in run.stderr
     assert [e for e in ws.incidents.timeline(incident) if e.kind == "notices.rendered"] == []
+
+
+def test_a_runaway_template_is_stopped_in_a_thread_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal app renders in a worker thread, where no signal can reach: a watchdog does."""
+    monkeypatch.setattr(letters, "TIME_LIMIT", 0.5)
+    loops = ("{% for a in incident_summary %}{% for b in incident_summary %}{% for c in incident_summary %}"
+             "{% for d in incident_summary %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}")
+
+    def render(body: str) -> str:
+        try:
+            return Renderer(plan_for(body)).document().data.decode()
+        except TemplateFailed as exc:
+            return f"failed: {exc}"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        began = time.monotonic()
+        stopped = pool.submit(render, loops).result(timeout=30)
+        took = time.monotonic() - began
+        after = pool.submit(render, "Dear {{ organisation }}").result(timeout=30)
+    assert stopped.startswith("failed: template raw: the body cannot be rendered") and "ran for more than 0.5 seconds" in stopped
+    assert took < 5, "stopped near its limit, not when the loops ran out"
+    assert after.startswith("Dear "), "the same thread renders the next letter normally"
 
 
 def test_an_oversized_template_is_refused(tmp_path: Path) -> None:

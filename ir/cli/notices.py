@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ir.cli.common import emit_json, env, json_option, table, workspace_options
+
+if TYPE_CHECKING:
+    from ir.notices.purge import PurgeResult
 
 
 def progress_bar(label: str) -> Any:
@@ -174,9 +177,10 @@ def find(incident_id: str, reference: str, as_json: bool) -> None:
 @subjects_group.command("purge")
 @click.argument("incident_id")
 @click.option("--delete-files", is_flag=True, help="Also delete the rendered letters and outbox messages that name people.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @workspace_options
-def purge(incident_id: str, delete_files: bool, as_json: bool) -> None:
+def purge(incident_id: str, delete_files: bool, yes: bool, as_json: bool) -> None:
     """Destroy the personal fields of INCIDENT_ID's people once it is closed and the workspace's
     retention period (ir profile set retention_days=N) has passed since it closed.
 
@@ -184,7 +188,13 @@ def purge(incident_id: str, delete_files: bool, as_json: bool) -> None:
     letters and manifests, sending times) are kept. The files on disk that name people are
     listed; --delete-files deletes them.
     """
-    result = env().workspace().subjects.purge(incident_id, delete_files=delete_files)
+
+    def confirm(people: int, found: PurgeResult) -> bool:
+        files = f" and delete {found.listed:,} file(s) naming people" if delete_files and found.listed else ""
+        return click.confirm(f"Destroy the personal fields of {people:,} people of {incident_id}{files}? "
+                             "This cannot be undone", default=False, err=True)
+
+    result = env().workspace().subjects.purge(incident_id, delete_files=delete_files, confirm=None if yes else confirm)
     if as_json:
         emit_json(result.as_dict())
         return

@@ -25,6 +25,7 @@ import csv
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -120,12 +121,16 @@ def retention_days(ws: Workspace) -> int:
     return value
 
 
-def purge(ws: Workspace, incident_id: str, *, delete_files: bool) -> PurgeResult:
+def purge(ws: Workspace, incident_id: str, *, delete_files: bool,
+          confirm: Callable[[int, PurgeResult], bool] | None = None) -> PurgeResult:
     """Destroy the personal fields of an incident's people (see the module's description).
 
+    ``confirm`` is asked, once every check has passed and before anything is destroyed, with
+    the number of people whose fields remain and the files found; False cancels.
+
     Raises:
-        Refused: the incident is open, the retention period is unset or has not passed, or
-            there is nothing left to destroy.
+        Refused: the incident is open, the retention period is unset or has not passed,
+            there is nothing left to destroy, or ``confirm`` said no.
     """
     state = ws.incidents.get(incident_id)
     _check_due(ws, state)
@@ -138,6 +143,8 @@ def purge(ws: Workspace, incident_id: str, *, delete_files: bool) -> PurgeResult
         last = earlier[-1]
         more = f"; {result.listed:,} files naming people remain: add --delete-files" if result.listed else ""
         raise Refused(f"the personal fields of {state.id}'s people were destroyed at {last.at} by {last.actor}{more}")
+    if confirm is not None and not confirm(kept, result):
+        raise Refused("purge cancelled; nothing was destroyed")
     if delete_files:
         for folder in result.folders:
             result.deleted += _delete(folder, result)

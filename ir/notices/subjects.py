@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,10 +204,11 @@ class SubjectService:
             "notices": notices,
         }
 
-    def purge(self, incident_id: str, *, delete_files: bool = False) -> PurgeResult:
+    def purge(self, incident_id: str, *, delete_files: bool = False,
+              confirm: Callable[[int, PurgeResult], bool] | None = None) -> PurgeResult:
         """Destroy the personal fields of a closed incident's people once retention has passed
-        (see :mod:`ir.notices.purge`)."""
-        return purging.purge(self.ws, incident_id, delete_files=delete_files)
+        (see :mod:`ir.notices.purge`); ``confirm`` is asked before anything is destroyed."""
+        return purging.purge(self.ws, incident_id, delete_files=delete_files, confirm=confirm)
 
     def purged(self, incident_id: str) -> Any:
         """The incident's last ``subjects.purged`` event that destroyed anything, or None."""

@@ -192,14 +192,14 @@ def test_purge_killed_at_a_random_point_is_all_or_nothing(ws: Workspace, tmp_pat
     close(ws, case)
     ws.profile.set({"retention_days": "1"})
     later = {"IR_NOW": format_instant(START + dt.timedelta(days=2))}
-    proc = ir_popen("subjects", "purge", case, db=db_path, env=later)
+    proc = ir_popen("subjects", "purge", case, "--yes", db=db_path, env=later)
     kill_at_random(proc, seed, 0.3, 2.0)
     verified(db_path)
     destroyed = ws.store.query("SELECT COUNT(*) AS n FROM subjects WHERE pii IS NULL")[0]["n"]
     purged = events(ws, case, "subjects.purged")
     assert (destroyed, len(purged)) in ((0, 0), (total, 1)), "the destruction and its record commit together"
     if not purged:
-        done = ir_process("subjects", "purge", case, db=db_path, env=later)
+        done = ir_process("subjects", "purge", case, "--yes", db=db_path, env=later)
         assert done.returncode == 0, done.stderr
     assert ws.store.query("SELECT COUNT(*) AS n FROM subjects WHERE pii IS NULL")[0]["n"] == total
     assert [p["people"] for p in events(ws, case, "subjects.purged")] == [total]

@@ -54,13 +54,26 @@ def test_purge_waits_for_closure_and_the_retention_period(ws: Workspace, inciden
     assert [e for e in ws.incidents.timeline(incident) if e.kind == "subjects.purged"] == []
 
 
+def test_purge_asks_first_and_a_no_destroys_nothing(ws: Workspace, notified: str, tmp_path: Path, ir: IrRunner) -> None:
+    ir.ok("profile", "set", "retention_days=30")
+    declined = ir("subjects", "purge", notified, "--delete-files", input="n\n", now=LATER)
+    assert declined.exit_code == 2 and declined.stderr.endswith("ir: error: purge cancelled; nothing was destroyed\n")
+    assert "Destroy the personal fields of 3 people of " in declined.stderr and "This cannot be undone" in declined.stderr
+    assert "file(s) naming people" in declined.stderr
+    assert "reference: C-0002" in ir.ok("subjects", "find", notified, "C-0002").stdout
+    assert (tmp_path / "letters" / "manifest.csv").exists()
+    assert [e for e in ws.incidents.timeline(notified) if e.kind == "subjects.purged"] == []
+    accepted = ir.ok("subjects", "purge", notified, input="y\n", now=LATER)
+    assert "destroyed the personal fields of 3 people" in accepted.stdout
+
+
 def test_purge_destroys_fields_and_keeps_counts_hashes_and_proof(
     ws: Workspace, notified: str, tmp_path: Path, ir: IrRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ir.ok("profile", "set", "retention_days=30")
     before = ir.ok("subjects", "find", notified, "C-0002", "--json").json()
     monkeypatch.delenv("IR_KEY_FILE")  # destroying needs no key
-    result = ir.ok("subjects", "purge", notified, "--json", now=LATER, actor="alice").json()
+    result = ir.ok("subjects", "purge", notified, "--yes", "--json", now=LATER, actor="alice").json()
     assert result["people"] == 3 and result["deleted"] == 0
     (folder,) = result["folders"]
     assert folder["folder"] == str(tmp_path / "letters") and "manifest.csv" in folder["files"]
@@ -106,10 +119,10 @@ def test_delete_files_removes_letters_and_keeps_a_proof_of_each(
     outside.write_text("not a letter")
     with (letters / "manifest.csv").open("a", encoding="utf-8") as f:
         f.write("X-1,someone,../keep-me.txt,00\r\n")  # a hostile line cannot point outside the folder
-    ir.ok("subjects", "purge", notified, now=LATER)
+    ir.ok("subjects", "purge", notified, "--yes", now=LATER)
     again = ir("subjects", "purge", notified, now=LATER)
     assert again.exit_code == 2 and "were destroyed at" in again.stderr and "add --delete-files" in again.stderr
-    done = ir.ok("subjects", "purge", notified, "--delete-files", "--json", now=LATER).json()
+    done = ir.ok("subjects", "purge", notified, "--delete-files", "--yes", "--json", now=LATER).json()
     assert done["people"] == 0 and done["deleted"] == len(listed) + 2  # the letters, manifest.csv and skipped.csv
     assert outside.read_text() == "not a letter"
     assert not (letters / "manifest.csv").exists() and not list((letters / "letters").rglob("*.txt"))

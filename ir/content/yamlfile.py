@@ -205,16 +205,6 @@ def open_document(path: Path, display: str | None = None) -> Document:
         raise ContentErrors([exc]) from None
 
 
-def cache_key(path: Path) -> tuple[Path, float, int] | None:
-    """What identifies a file's current content for a cache (None: it cannot be examined,
-    and loading it will say why)."""
-    try:
-        info = path.stat()
-        return (path.resolve(), info.st_mtime, info.st_size)
-    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop, before Python 3.13
-        return None
-
-
 def parse_document(text: str, display: str) -> Document:
     """Parse YAML text into a :class:`Document`.
 

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ir.content.cache import cached
 from ir.content.paths import ContentPaths
-from ir.content.yamlfile import cache_key
 from ir.drills.scenario import Scenario, load_scenario
 from ir.engine.catalog import PlaybookCatalog, display_path
 from ir.engine.playbook import Playbook
@@ -39,7 +39,6 @@ class ScenarioCatalog:
     def __init__(self, paths: ContentPaths, playbooks: PlaybookCatalog) -> None:
         self.paths = paths
         self.playbooks = playbooks
-        self._cache: dict[tuple[Path, float, int], tuple[Scenario, Playbook]] = {}
 
     def entries(self) -> list[Entry]:
         """One entry per scenario id, highest-priority folder first, sorted by id."""
@@ -56,17 +55,24 @@ class ScenarioCatalog:
         Raises:
             ContentErrors: the file is not a valid scenario, or its id does not match its name.
         """
-        key = cache_key(path)
-        cached = self._cache.get(key) if key is not None else None
-        if cached is not None:
-            return cached
         shown = display_path(path)
-        loaded = load_scenario(path, self.playbooks, shown)
-        if check_name and loaded[0].id != path.stem:
-            raise ContentErrors([ContentError(shown, 1, "id", f"id '{loaded[0].id}' must match the file name '{path.stem}'")])
-        if key is not None:
-            self._cache[key] = loaded
-        return loaded
+
+        def load() -> tuple[Scenario, Playbook]:
+            loaded = load_scenario(path, self.playbooks, shown)
+            if check_name and loaded[0].id != path.stem:
+                raise ContentErrors([ContentError(shown, 1, "id", f"id '{loaded[0].id}' must match the file name '{path.stem}'")])
+            return loaded
+
+        kind = "scenario" if check_name else "scenario-file"
+        scenario, playbook = cached(kind, path, shown, load)
+        # A scenario is checked against its playbook: if that file changed since, check again.
+        try:
+            current = self.playbooks.get(scenario.playbook)
+        except (NotFound, ContentErrors):
+            current = None
+        if current is not playbook:
+            scenario, playbook = load()
+        return scenario, playbook
 
     def get(self, ref: str) -> tuple[Scenario, Playbook]:
         """The scenario with this id, or in this file.

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ir.content.cache import cached
 from ir.content.paths import ContentPaths
-from ir.content.yamlfile import cache_key
 from ir.engine.playbook import Playbook, load_playbook
 from ir.errors import ContentError, ContentErrors, NotFound
 
@@ -39,7 +39,6 @@ class PlaybookCatalog:
 
     def __init__(self, paths: ContentPaths) -> None:
         self.paths = paths
-        self._cache: dict[tuple[Path, float, int], Playbook] = {}
 
     def entries(self) -> list[Entry]:
         """One entry per playbook id, highest-priority folder first, sorted by id."""
@@ -56,17 +55,15 @@ class PlaybookCatalog:
         Raises:
             ContentErrors: the file is not a valid playbook.
         """
-        key = cache_key(path)
-        cached = self._cache.get(key) if key is not None else None
-        if cached is not None:
-            return cached
         shown = display_path(path)
-        playbook = load_playbook(path, shown)
-        if playbook.id != path.stem:
-            raise ContentErrors([ContentError(shown, 1, "id", f"id '{playbook.id}' must match the file name '{path.stem}'")])
-        if key is not None:
-            self._cache[key] = playbook
-        return playbook
+
+        def load() -> Playbook:
+            playbook = load_playbook(path, shown)
+            if playbook.id != path.stem:
+                raise ContentErrors([ContentError(shown, 1, "id", f"id '{playbook.id}' must match the file name '{path.stem}'")])
+            return playbook
+
+        return cached("playbook", path, shown, load)
 
     def get(self, playbook_id: str) -> Playbook:
         """The playbook with this id.

@@ -52,6 +52,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BeforeValidator, Field, field_validator
 
+from ir.content.cache import cached
 from ir.content.paths import ContentPaths
 from ir.content.validate import Strict, validate_document
 from ir.content.yamlfile import parse_document
@@ -471,7 +472,6 @@ class TemplateCatalog:
 
     def __init__(self, paths: ContentPaths) -> None:
         self.paths = paths
-        self._cache: dict[tuple[Path, float, int], NoticeTemplate] = {}
 
     def entries(self) -> list[Entry]:
         """One entry per template id, highest-priority folder first, sorted by id."""
@@ -489,12 +489,8 @@ class TemplateCatalog:
         Raises:
             ContentErrors: the file is not a valid template.
         """
-        stat = path.stat()
-        key = (path.resolve(), stat.st_mtime, stat.st_size)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._cache[key] = load_template(path, _display(path))
-        return cached
+        shown = _display(path)
+        return cached("notice-template", path, shown, lambda: load_template(path, shown))
 
     def get(self, template_id: str) -> NoticeTemplate:
         """The template with this id.

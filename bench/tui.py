@@ -158,6 +158,7 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, f
     from ir.tui.screens.dashboard import DashboardScreen
     from ir.tui.screens.incident import IncidentScreen
     from ir.tui.widgets.incident_table import IncidentTable
+    from ir.tui.widgets.notices_panel import NoticesPanel
     from ir.tui.widgets.obligations_panel import ObligationsPanel
     from ir.tui.widgets.task_list import TaskList
     from ir.tui.widgets.timeline_panel import TimelinePanel
@@ -212,6 +213,7 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, f
             await press(f"incident: timeline pane{first} (2)", "2", loaded(screen, "timeline", TimelinePanel), "2")
             await press(f"incident: obligations pane{first} (3)", "3",
                         loaded(screen, "obligations", ObligationsPanel), "3")
+            await press(f"incident: notices pane{first} (4)", "4", loaded(screen, "notices", NoticesPanel), "4")
             await press("incident: back to work pane (1)", "1", lambda: screen.active == "work", "1")
             await press("incident: back to the dashboard (escape)", "escape", lambda: app.screen is dashboard)
     return results

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 control characters and the Unicode line and paragraph separators: every character
+that str.splitlines or a terminal treats as a line break or a control sequence."""
 
 
 def one_line(text: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ir.content.paths import shipped_dir
@@ -296,6 +296,7 @@ def test_validate_commands_exit_0_or_2_and_change_nothing(
 
 @SLOW
 @given(st.one_of(fact_sets, values), st.sampled_from(["yaml", "json"]))
+@example({" \x85": None}, "yaml")  # a key with NEL, a line break to str.splitlines, once split a warning
 def test_the_facts_command_exits_0_or_2_and_changes_nothing(ws: Workspace, ir: IrRunner, db_path: Path, tmp_path: Path, data: Any, fmt: str) -> None:
     if not ws.incidents.list():
         ws.incidents.open("personal-data-leak", title="bystander")

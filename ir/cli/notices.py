@@ -397,10 +397,13 @@ def approve(incident_id: str, template: str, render_seq: int | None, as_json: bo
     a new approval.
     """
     event = env().workspace().notices.approve(incident_id, template, render_seq=render_seq)
-    if as_json:
-        emit_json({"incident": incident_id, "seq": event.seq, **event.payload})
-        return
     p = event.payload
+    if p.get("same_os_account"):
+        click.echo(f"ir: warning: approved from the operating-system account that rendered it ({p['same_os_account']}); "
+                   "the record shows one login acting under two names", err=True)
+    if as_json:
+        emit_json({"incident": incident_id, "seq": event.seq, **p})
+        return
     click.echo(
         f"approved {template} for {incident_id} (event #{event.seq}): render #{p['render_seq']} prepared by "
         f"{p['prepared_by']}, manifest sha256 {p['manifest_sha256']}"

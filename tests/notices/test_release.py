@@ -62,7 +62,9 @@ def test_sending_needs_approval_by_the_dpo_or_legal_who_did_not_prepare_it(
     assert herself.exit_code == 2 and "alice rendered" in herself.stderr and "cannot also approve it" in herself.stderr
     ir.ok("incident", "assign", team, "dpo", "bob", actor="alice")
     assert box.received == [] and [e for e in ws.incidents.timeline(team) if e.kind == "notice.approved"] == []
-    approved = ir.ok("notices", "approve", team, "--template", T, "--json", actor="carol").json()
+    approval = ir.ok("notices", "approve", team, "--template", T, "--json", actor="carol")
+    assert approval.stderr.startswith("ir: warning: approved from the operating-system account that rendered it")
+    approved = approval.json()
     assert approved["role"] == "legal" and approved["prepared_by"] == "alice" and approved["render_seq"] == event.seq
     assert approved["manifest_sha256"] == rendered["manifest_sha256"] and approved["inputs_sha256"] == event.payload["inputs_sha256"]
     twice = ir("notices", "approve", team, "--template", T, actor="bob")
@@ -84,8 +86,9 @@ def test_an_approval_from_another_login_carries_no_warning(
 ) -> None:
     render(ir, team, tmp_path / "letters")
     monkeypatch.setattr(eventlog, "PROCESS_ACCOUNT", "carol-login")  # what the next process's uid would give
-    approved = ir.ok("notices", "approve", team, "--template", T, "--json", actor="carol").json()
-    assert "same_os_account" not in approved
+    approval = ir.ok("notices", "approve", team, "--template", T, "--json", actor="carol")
+    approved = approval.json()
+    assert "same_os_account" not in approved and approval.stderr == ""
     (event,) = [e for e in ws.incidents.timeline(team) if e.kind == "notice.approved"]
     assert event.os_user == "carol-login"
     check = ir.ok("notices", "check", team, T).stdout

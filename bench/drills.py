@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,24 +29,10 @@ from ir.drills.runner import run_instant
 from ir.drills.script import load_script
 from ir.workspace import Workspace
 
+from engine import bare_commit_rate  # bench/ is the script's folder, first on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 START = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)
-
-
-def bare_commit_rate(folder: Path, n: int = 300) -> float:
-    """Commits per second of a one-row durable transaction: the ceiling for any command."""
-    conn = sqlite3.connect(folder / "baseline.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=wal")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
-    began = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (body) VALUES (?)", (f"event {i} " * 20,))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - began
-    conn.close()
-    return n / elapsed
 
 
 def replay(folder: Path, scenario_id: str, n: int) -> tuple[float, int, int]:
@@ -87,7 +72,7 @@ def main() -> None:
     runs = 1 if args.quick else 5
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        rate = bare_commit_rate(folder)
+        rate = bare_commit_rate(folder, 300)
         print(f"baseline: {rate:,.0f} bare durable SQLite commits/s")
         scenarios = sorted(p.stem for p in shipped_dir("scenarios").glob("*.yaml"))
         results = {s: replay(folder, s, runs) for s in scenarios}

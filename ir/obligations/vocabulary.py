@@ -33,13 +33,16 @@ class Category:
 # PIPL Art. 28 lists biometrics, religious belief, specific identity, medical health,
 # financial accounts, whereabouts and the information of minors under 14 as sensitive.
 # Source: the Art. 28 list as quoted in playbooks/personal-data-leak.yaml (task identify_data);
-# Art. 28 itself is not in the notification-law reference.
+# Art. 28 itself is not in the notification-law reference. A payment card (银行卡) number is a
+# financial account's number, so it is marked too (source: GB/T 35273-2020, the national
+# standard on personal information security, Annex B, which gives bank account numbers as
+# sensitive personal information; not in the reference).
 DATA_CATEGORIES: dict[str, Category] = {
     "name": Category("Name", "姓名", "public"),
     "contact": Category("Contact details", "联系方式", "internal"),
     "national_id": Category("National ID number", "身份证件号码", "sensitive"),
     "financial_account": Category("Financial account", "金融账户", "sensitive", pipl_sensitive=True),
-    "payment_card": Category("Payment card", "银行卡", "sensitive"),
+    "payment_card": Category("Payment card", "银行卡", "sensitive", pipl_sensitive=True),
     "credentials": Category("Account credentials", "账号密码", "sensitive"),
     "health": Category("Health", "医疗健康", "sensitive", pipl_sensitive=True),
     "biometric": Category("Biometric", "生物识别", "sensitive", pipl_sensitive=True),

@@ -70,7 +70,9 @@ def test_rule_ids_name_jurisdiction_regime_and_recipient() -> None:
 
 
 def test_the_pipl_sensitive_categories_are_marked() -> None:
-    assert PIPL_SENSITIVE == {"biometric", "religion", "specific_identity", "health", "financial_account", "location", "minors"}
+    # Art. 28's list, and payment cards as the number of a financial account (银行卡).
+    assert PIPL_SENSITIVE == {"biometric", "religion", "specific_identity", "health", "financial_account", "payment_card",
+                              "location", "minors"}
     assert set(DATA_CATEGORIES) >= PIPL_SENSITIVE
     assert {c.sensitivity for c in DATA_CATEGORIES.values()} == {"public", "internal", "sensitive"}
 

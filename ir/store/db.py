@@ -1,4 +1,4 @@
-"""The workspace database: one SQLite file in WAL mode, opened through sqlite-utils.
+"""The workspace database: one SQLite file in WAL mode; its schema made with sqlite-utils.
 
 Transaction policy (the whole of it):
 
@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from ir.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a command waits for another process's write to finish (``IR_BUSY_TIMEOUT`` seconds overrides)."""
@@ -37,10 +38,43 @@ def busy_timeout_ms() -> int:
     except ValueError:
         return BUSY_TIMEOUT_MS
 
-_MIGRATION_SETS: list[Migrations] = []
+class MigrationSet:
+    """A named, ordered set of schema migrations, declared as sqlite-utils' ``Migrations`` are
+    (``@SET()`` on a function taking the database) and applied by them.
+
+    Opening a workspace whose schema is current only compares names with the
+    ``_sqlite_migrations`` table; sqlite-utils is imported when a migration is pending, so
+    every command and the app's launch do not pay for importing it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.steps: list[tuple[str, Callable[[Database], None]]] = []
+
+    def __call__(self, *, name: str | None = None) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+        def inner(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+            step = name or fn.__name__
+            if any(n == step for n, _ in self.steps):
+                raise ValueError(f"migration '{step}' is already registered in set '{self.name}'")
+            self.steps.append((step, fn))
+            return fn
+
+        return inner
+
+    def apply(self, db: Database) -> None:
+        """Apply the pending steps, in order, recording each (sqlite-utils' ``Migrations``)."""
+        from sqlite_utils.migrations import Migrations
+
+        migrations = Migrations(self.name)
+        for step, fn in self.steps:
+            migrations(name=step)(fn)
+        migrations.apply(db)
 
 
-def register_migrations(migrations: Migrations) -> Migrations:
+_MIGRATION_SETS: list[MigrationSet] = []
+
+
+def register_migrations(migrations: MigrationSet) -> MigrationSet:
     """Add a store module's migration set; sets apply in registration order."""
     if all(m.name != migrations.name for m in _MIGRATION_SETS):
         _MIGRATION_SETS.append(migrations)
@@ -108,8 +142,8 @@ class Store:
         elif self.path.is_dir():
             raise WorkspaceError(f"{self.path} is a folder; give the workspace's database file")
         try:
-            self.db = Database(self.path, execute_plugins=False, strict=True)
-            self.conn: sqlite3.Connection = self.db.conn
+            self.conn: sqlite3.Connection = sqlite3.connect(str(self.path))
+            self.conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils opens a database
             self.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
             self._prepare()
         except sqlite3.Error as exc:
@@ -119,7 +153,7 @@ class Store:
     def _prepare(self) -> None:
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
-            self.db.enable_wal()
+            self.conn.execute("PRAGMA journal_mode = wal")
         self.conn.execute("PRAGMA synchronous = FULL")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self._migrate()
@@ -128,24 +162,32 @@ class Store:
         """Apply pending migrations (after a restore from an older file, for example)."""
         self._migrate()
 
+    @cached_property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils ``Database`` (for migrations and schema checks)."""
+        from sqlite_utils import Database
+
+        return Database(self.conn, execute_plugins=False, strict=True)
+
     @staticmethod
     def known_migrations() -> set[tuple[str, str]]:
         """Every (set, name) migration this version of ir knows."""
-        return {(m.name, mig.name) for m in _MIGRATION_SETS for mig in m._migrations}
+        return {(m.name, step) for m in _MIGRATION_SETS for step, _ in m.steps}
 
     def _migrate(self) -> None:
-        tables = set(self.db.table_names())
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and "_sqlite_migrations" not in tables:
             raise WorkspaceError(f"{self.path} is an SQLite database but not an ir workspace")
         known = self.known_migrations()
+        applied: set[tuple[str, str]] = set()
         if "_sqlite_migrations" in tables:
-            applied = self.conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
-            newer = [f"{s}/{n}" for s, n in applied if s.startswith("ir.") and (s, n) not in known]
+            applied = set(self.conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall())
+            newer = sorted(f"{s}/{n}" for s, n in applied if s.startswith("ir.") and (s, n) not in known)
             if newer:
                 raise WorkspaceError(
                     f"workspace {self.path} was written by a newer ir (schema {newer[0]}); upgrade ir to use it"
                 )
-        if not any(m.pending(self.db) for m in _MIGRATION_SETS):
+        if known <= applied:
             return
         # Two processes may open a new workspace at once: migrate under the write lock.
         self.conn.execute("BEGIN IMMEDIATE")
@@ -160,9 +202,9 @@ class Store:
 
     def close(self) -> None:
         """Close the connection (safe to call twice)."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            db.close()
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
 
     def __enter__(self) -> Store:
         return self

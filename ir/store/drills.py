@@ -10,18 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from typing import Any
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from ir.clock import parse_instant
 from ir.errors import Refused
 from ir.store.chain import Event, canonical_json
-from ir.store.db import register_migrations
+from ir.store.db import MigrationSet, register_migrations
 from ir.store.projection import projection_table, projector
 
-DRILLS = register_migrations(Migrations("ir.drills"))
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+DRILLS = register_migrations(MigrationSet("ir.drills"))
 """Migration set for drills."""
 
 WORKSPACE_STREAM = "WORKSPACE"

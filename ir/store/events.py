@@ -9,16 +9,16 @@ import os
 import sqlite3
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from ir.store import projection
 from ir.store.chain import GENESIS, ChainChecker, ChainProblem, Event, body_with_payload_text, canonical_json
-from ir.store.db import register_migrations
+from ir.store.db import MigrationSet, register_migrations
 
-CORE = register_migrations(Migrations("ir.core"))
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+CORE = register_migrations(MigrationSet("ir.core"))
 """Migration set for the event log and the core incident projection."""
 
 

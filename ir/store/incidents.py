@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from ir.engine.state import IncidentState, PhaseVisit, TaskStatus
 from ir.store.chain import Event, canonical_json
 from ir.store.events import CORE
 from ir.store.projection import projection_table, projector
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 @CORE()

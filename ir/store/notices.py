@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
 
 from ir.store.chain import Event
-from ir.store.db import register_migrations
+from ir.store.db import MigrationSet, register_migrations
 from ir.store.projection import projector
 from ir.store.subjects import jurisdiction_filter
 
-NOTICES = register_migrations(Migrations("ir.notices"))
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+NOTICES = register_migrations(MigrationSet("ir.notices"))
 """Migration set for delivery status."""
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"

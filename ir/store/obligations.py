@@ -6,16 +6,16 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from ir.store.chain import Event, canonical_json
-from ir.store.db import register_migrations
+from ir.store.db import MigrationSet, register_migrations
 from ir.store.projection import projection_table, projector
 
-OBLIGATIONS = register_migrations(Migrations("ir.obligations"))
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+OBLIGATIONS = register_migrations(MigrationSet("ir.obligations"))
 """Migration set for the obligations tables."""
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from ir.store.chain import Event, canonical_json
 from ir.store.events import CORE
 from ir.store.projection import projection_table, projector
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 PROFILE_STREAM = "WORKSPACE"
 """The chain that records workspace-level changes (not an incident)."""

@@ -19,16 +19,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from ir.store.chain import Event, canonical_json
-from ir.store.db import register_migrations
+from ir.store.db import MigrationSet, register_migrations
 from ir.store.projection import projector
 
-SUBJECTS = register_migrations(Migrations("ir.subjects"))
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+SUBJECTS = register_migrations(MigrationSet("ir.subjects"))
 """Migration set for the affected-people tables."""
 
 Row = tuple[str, int, str, str, str, bytes]

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from ir.errors import WorkspaceError
 from ir.store import GENESIS, Store
 from ir.store import events as eventlog
 from ir.workspace import Workspace
+from tests.conftest import REPO
 
 
 def walk_a_little(ws: Workspace) -> str:
@@ -284,3 +287,33 @@ def test_a_reentry_can_reopen_decisions(ws: Workspace, tmp_path: Path) -> None:
     assert state.facts == {} and not state.task_done("look")
     assert custom.audit.rebuild(check_only=True).identical
     custom.close()
+
+
+def test_opening_a_current_workspace_does_not_import_sqlite_utils(db_path: Path) -> None:
+    """The schema tool is needed to migrate, not to work: every command and the app's launch
+    would otherwise pay for importing it."""
+    Workspace(db_path).close()  # created and migrated
+    probe = (
+        "import sys; from pathlib import Path; from ir.workspace import Workspace\n"
+        f"ws = Workspace(Path({str(db_path)!r}))\n"
+        "ws.incidents.open('personal-data-leak', title='probe'); ws.close()\n"
+        "print('sqlite_utils' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.strip() == "False"
+
+
+def test_a_workspace_missing_a_migration_gets_it_on_opening(db_path: Path) -> None:
+    Workspace(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'ir.core' AND name = 'm004_event_os_user'")
+    conn.execute("ALTER TABLE events DROP COLUMN os_user")
+    conn.commit()
+    conn.close()
+    ws = Workspace(db_path)
+    try:
+        incident = ws.incidents.open("personal-data-leak", title="after an upgrade").id
+        assert ws.incidents.timeline(incident)[0].os_user
+        assert ws.audit.verify().ok
+    finally:
+        ws.close()

@@ -153,7 +153,15 @@ class Workspace:
 
     def _drill_clock(self, state: IncidentState) -> Clock | None:
         """Clock provider: a drill's scenario clock (live incidents use the wall clock)."""
-        return self.drills.clock_provider(state) if state.mode == "drill" else None
+        if state.mode != "drill":
+            return None
+        if "drills" in self.__dict__:  # built: it knows the drills this process is stepping
+            return self.drills.clock_provider(state)
+        # Before the drills service exists nothing in this process steps a drill: the run's
+        # record says where its clock is, without importing the capability.
+        from ir.drills.clock import recorded_clock
+
+        return recorded_clock(self, state)
 
     def clock_for(self, state: IncidentState) -> Clock:
         """The clock an incident's events are stamped with: a drill's own, else the wall clock."""

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ir.clock import Clock, as_utc, parse_instant
 from ir.drills.offsets import instant_at, offset_between
+
+if TYPE_CHECKING:
+    from ir.engine.state import IncidentState
+    from ir.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,19 @@ class DrillClock:
 def floor_of(start: dt.datetime, updated_at: str) -> float:
     """Scenario offset of an incident's latest event."""
     return max(0.0, offset_between(start, parse_instant(updated_at)))
+
+
+def recorded_clock(ws: Workspace, state: IncidentState) -> DrillClock | None:
+    """A drill's scenario clock as its run's record says (None if it has no run).
+
+    Reading it needs only the store: listing drills (the dashboard at launch) does not import
+    the rest of the drills capability.
+    """
+    from ir.store import drills as drilldb
+
+    with ws.store.read() as conn:
+        row = drilldb.get_drill(conn, state.id)
+    if row is None:
+        return None
+    cs = ClockState.from_row(row)
+    return DrillClock(cs, ws.clock, floor_of(cs.start, state.updated_at))

@@ -20,7 +20,7 @@ from ir.clock import Clock, VirtualClock, format_instant, parse_instant
 from ir.drills import describe as _describe  # noqa: F401  (registers timeline text)
 from ir.drills import improvements as improvementlib
 from ir.drills.catalog import ScenarioCatalog
-from ir.drills.clock import ClockState, DrillClock, floor_of
+from ir.drills.clock import ClockState, DrillClock, floor_of, recorded_clock
 from ir.drills.injects import Outcome, next_due, plan, waiting
 from ir.drills.offsets import format_offset, instant_at
 from ir.drills.record import DrillRecord
@@ -152,12 +152,7 @@ class DrillService:
             # A stepped drill's runner in this process says where scenario time is; any
             # service it calls (obligations, notices) is stamped at that moment too.
             return self._stepping[state.id]
-        with self.ws.store.read() as conn:
-            row = drilldb.get_drill(conn, state.id)
-        if row is None:
-            return None
-        cs = ClockState.from_row(row)
-        return DrillClock(cs, self.ws.clock, floor_of(cs.start, state.updated_at))
+        return recorded_clock(self.ws, state)
 
     def _react(self, ctx: ReactorContext) -> list[NewEvent]:
         if self._starting is None:

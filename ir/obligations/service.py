@@ -15,6 +15,7 @@ import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,9 +26,7 @@ from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
 from ir.engine.state import IncidentState
 from ir.errors import ContentError, ContentErrors, InvalidInput, NotFound, Refused, one_line
-from ir.obligations import describe, engine  # noqa: F401  (describe: timeline text registration)
-from ir.obligations.book import RuleBook, RuleLoader
-from ir.obligations.engine import Obligation
+from ir.obligations import describe  # noqa: F401  (timeline text registration)
 from ir.obligations.facts import Facts, read_facts, read_time
 from ir.obligations.status import NextDeadline, Outcome, Tracked, track_all
 from ir.obligations.vocabulary import FACTS, FIELDS
@@ -35,6 +34,8 @@ from ir.store import Event
 from ir.store import obligations as obligationdb
 
 if TYPE_CHECKING:
+    from ir.obligations.book import RuleBook, RuleLoader
+    from ir.obligations.engine import Obligation
     from ir.workspace import Workspace
 
 RULES_RECHECK = dt.timedelta(seconds=2)
@@ -79,9 +80,17 @@ class IncidentNotes:
 class ObligationService:
     """Notification duties: evaluation, incident tracking, outcomes and the compliance report."""
 
+    # The rule files, their schema and the evaluator are imported when first needed: a
+    # dashboard's countdowns read the recorded duties only.
+
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._loader = RuleLoader(ws.content)
+
+    @cached_property
+    def _loader(self) -> RuleLoader:
+        from ir.obligations.book import RuleLoader
+
+        return RuleLoader(self.ws.content)
 
     def rulebook(self) -> RuleBook:
         """The rules on the workspace's search path (reloaded when a file changes).
@@ -99,6 +108,8 @@ class ObligationService:
         Raises:
             InvalidInput: a fact the rules read has a value that cannot be used.
         """
+        from ir.obligations import engine
+
         typed = read_facts(facts)
         if typed.problems:
             raise InvalidInput("facts: " + "; ".join(str(p) for p in typed.problems))
@@ -110,6 +121,8 @@ class ObligationService:
         Raises:
             ContentErrors: the file cannot be read or a value cannot be used (file:line: key).
         """
+        from ir.obligations import engine
+
         shown = display_path(path)
         # One bounded read of a regular file serves both parsers: the JSON check must not read
         # a FIFO, a device or an oversize file the content loader would refuse.
@@ -141,6 +154,8 @@ class ObligationService:
 
     def notes(self, incident_id: str) -> IncidentNotes:
         """Fact problems, undecided duties and whether the recorded list is out of date."""
+        from ir.obligations import engine
+
         state = self.ws.incidents.get(incident_id)
         facts = read_facts(state.facts)
         book = self.rulebook()
@@ -284,11 +299,15 @@ class ObligationService:
         fulfilled: Mapping[str, dt.datetime],
         now: dt.datetime | None = None,
     ) -> list[Obligation]:
+        from ir.obligations import engine
+
         # Recorded text is always English so the record does not depend on who looked.
         when = now or self.ws.clock_for(state).now()
         return engine.evaluate(book, facts, now=when, fulfilled=fulfilled, lang="en")
 
     def _recorded(self, state: IncidentState) -> tuple[list[Obligation], dict[str, Outcome]]:
+        from ir.obligations.engine import Obligation
+
         with self.ws.store.read() as conn:
             assessment = obligationdb.load_assessment(conn, state.id)
             outcomes = {r: _outcome(o) for r, o in obligationdb.load_outcomes(conn, state.id).items()}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ir.clock import parse_instant
 from ir.engine.report import duration_text
-from ir.obligations.engine import Obligation
+
+if TYPE_CHECKING:
+    from ir.obligations.engine import Obligation
 
 Status = Literal["pending", "overdue", "met", "late", "waived"]
 STATUSES: tuple[Status, ...] = ("pending", "overdue", "met", "late", "waived")

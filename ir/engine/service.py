@@ -92,7 +92,6 @@ class IncidentService:
         self.ws = ws
         self._actor = actor
         self._clock = clock
-        self._playbooks: dict[str, Playbook] = {}
 
     def bind(self, *, actor: str | None = None, clock: Clock | None = None) -> IncidentService:
         """A copy of this service that acts as ``actor`` and/or stamps events with ``clock``."""
@@ -127,13 +126,13 @@ class IncidentService:
 
     def playbook_of(self, state: IncidentState) -> Playbook:
         """The exact playbook content the incident was opened with."""
-        cached = self._playbooks.get(state.playbook_digest)
+        cached = _SNAPSHOTS.get(state.playbook_digest)
         if cached is None:
             with self.ws.store.read() as conn:
                 definition = eventlog.get_snapshot(conn, state.playbook_digest)
             if definition is None:
                 raise NotFound(f"incident {state.id}: its playbook snapshot is missing from the workspace")
-            cached = self._playbooks[state.playbook_digest] = playbook_from_definition(definition)
+            cached = _remember(state.playbook_digest, playbook_from_definition(definition))
         return cached
 
     def view(self, incident_id: str) -> dict[str, Any]:
@@ -183,7 +182,7 @@ class IncidentService:
         with self.ws.store.write() as conn:
             eventlog.put_snapshot(conn, pb.digest, pb.id, pb.version, pb.definition())
             incident_id = incidentdb.next_incident_id(conn, ID_PREFIX[mode], clock.now().year)
-            self._playbooks[pb.digest] = pb
+            _remember(pb.digest, pb)
             self._record(conn, incident_id, [new], clock)
         return self.get(incident_id)
 
@@ -278,6 +277,18 @@ class IncidentService:
             ctx = ReactorContext(conn, incident_id, appended, clock, self)
             batch = [ev for reactor in self.ws.reactors for ev in reactor(ctx)]
         return recorded
+
+
+_SNAPSHOTS: dict[str, Playbook] = {}
+"""Playbooks rebuilt from snapshots, by digest, for the whole process: a digest names its
+content, so every workspace object (the app opens one per background read) can share them."""
+
+
+def _remember(digest: str, pb: Playbook) -> Playbook:
+    if len(_SNAPSHOTS) >= 256:  # far more versions than a workspace holds; start again if not
+        _SNAPSHOTS.clear()
+    _SNAPSHOTS[digest] = pb
+    return pb
 
 
 def _check_expectation(state: IncidentState, expect: Expect | None) -> None:

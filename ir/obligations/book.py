@@ -130,6 +130,11 @@ class RuleBook:
         return [self.rules[n] for n in sorted(picked)]
 
 
+_BOOKS: dict[tuple[tuple[str, int, int], ...], RuleBook] = {}
+"""Rule books already loaded in this process, by their files' paths, mtimes and sizes: every
+workspace object (the app opens one per background command) shares them."""
+
+
 class RuleLoader:
     """Loads the rule book from the content search path, reloading when a file changes."""
 
@@ -172,8 +177,13 @@ class RuleLoader:
         scanned = self._scan()
         key = tuple((str(path), *version) for path, version in scanned)
         if self._book is None or key != self._key:
-            self._book = load_book([path for path, _ in scanned])
-            self._key = key
+            book = _BOOKS.get(key)
+            if book is None:
+                book = load_book([path for path, _ in scanned])
+                if len(_BOOKS) >= 8:
+                    _BOOKS.clear()
+                _BOOKS[key] = book
+            self._book, self._key = book, key
         self._checked = now
         return self._book
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ir.clock import UTC
 from ir.i18n import pick
 from ir.obligations import clocks
-from ir.obligations.book import Rule, RuleBook, Version
 from ir.obligations.facts import Facts
 from ir.obligations.vocabulary import DEADLINE_WORDS
+
+if TYPE_CHECKING:
+    from ir.obligations.book import Rule, RuleBook, Version
 
 CLOCK_FACTS = {
     "awareness": "aware_at",

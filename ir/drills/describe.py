@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ir.engine.playbook import Playbook
 from ir.engine.views import describer
 from ir.i18n import pick
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
 
 
 @describer("drill.started")

@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ir.content.cache import cached
 from ir.content.paths import ContentPaths
-from ir.engine.playbook import Playbook, load_playbook
 from ir.errors import ContentError, ContentErrors, NotFound
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -58,6 +61,8 @@ class PlaybookCatalog:
         shown = display_path(path)
 
         def load() -> Playbook:
+            from ir.engine.playbook import load_playbook  # the models, when a file is first read
+
             playbook = load_playbook(path, shown)
             if playbook.id != path.stem:
                 raise ContentErrors([ContentError(shown, 1, "id", f"id '{playbook.id}' must match the file name '{path.stem}'")])

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ir.engine import facts as factlib
-from ir.engine.machine import compile_playbook
-from ir.engine.playbook import COMMANDER, OBSERVER, Playbook
-from ir.engine.state import SEVERITIES, IncidentState
+from ir.engine.state import COMMANDER, OBSERVER, SEVERITIES, IncidentState
 from ir.errors import InvalidInput, NotFound, Refused
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
 
 MAX_TEXT = 20_000
 """Longest note, title or text fact accepted, in characters."""
@@ -61,6 +62,8 @@ def open_incident(
 
 def fire(pb: Playbook, state: IncidentState, trigger: str, actor: str, reason: str | None = None) -> NewEvent:
     """Decide a phase change through ``trigger``; only the incident commander may close."""
+    from ir.engine.machine import compile_playbook  # the state machine library, when a phase changes
+
     taken = compile_playbook(pb).fire(state, trigger)
     dest = pb.phase_map[taken.dest]
     commander = state.roles.get(COMMANDER)

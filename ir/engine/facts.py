@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ir.clock import format_fact_time, parse_instant
-from ir.engine.playbook import FactType
 from ir.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import FactType
 
 _TRUE = {"true", "yes", "y", "1", "on", "是", "对"}
 _FALSE = {"false", "no", "n", "0", "off", "否", "不"}

@@ -19,6 +19,7 @@ from pydantic import BeforeValidator, Field
 from ir.content.validate import LocalText, Strict, validate_document
 from ir.content.yamlfile import Document, Loc, format_loc, open_document
 from ir.engine.guards import Comparison, Condition, FactRef
+from ir.engine.state import COMMANDER, OBSERVER
 from ir.errors import ContentError, ContentErrors
 
 FactType = Literal["bool", "integer", "datetime", "text", "choice", "multi", "counts"]
@@ -31,12 +32,6 @@ PlaybookId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
 RESERVED_TRIGGERS = {"trigger", "state", "incident"}
 """Names the state machine or its model already uses; a trigger cannot take them."""
 
-COMMANDER = "commander"
-"""Every playbook declares this role: the incident commander, who owns the incident."""
-
-OBSERVER = "observer"
-"""A role every incident has without declaring it: someone who follows the incident and may
-add notes, but changes nothing else."""
 
 BUILTIN_FACTS: dict[str, FactType] = {}
 """Facts every incident has without a declaration (none yet; severity is an attribute)."""

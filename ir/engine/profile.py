@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from ir.clock import format_instant
 from ir.engine import facts as factlib
-from ir.engine.playbook import FactType
 from ir.errors import InvalidInput, Refused
 from ir.store import events as eventlog
 from ir.store import profile as profiledb
 
 if TYPE_CHECKING:
+    from ir.engine.playbook import FactType
     from ir.workspace import Workspace
 
 KNOWN: dict[str, tuple[FactType, str]] = {

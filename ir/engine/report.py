@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functools import cache
 
 from ir.clock import parse_instant
 from ir.engine.facts import render
-from ir.engine.playbook import Playbook
 from ir.engine.state import IncidentState
 from ir.engine.views import describe_event
 from ir.i18n import pick
 from ir.store import Event
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
 
 
 

@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 from ir.clock import Clock, format_instant
 from ir.engine import commands
 from ir.engine.commands import NewEvent
-from ir.engine.playbook import Playbook, playbook_from_definition
 from ir.engine.state import MODES, IncidentState
 from ir.engine.views import incident_view
 from ir.errors import InvalidInput, NotFound, StaleView
+from ir.i18n import pick
 from ir.store import Event
 from ir.store import events as eventlog
 from ir.store import incidents as incidentdb
 
 if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
     import sqlite3
 
     from ir.workspace import Workspace
@@ -132,8 +133,30 @@ class IncidentService:
                 definition = eventlog.get_snapshot(conn, state.playbook_digest)
             if definition is None:
                 raise NotFound(f"incident {state.id}: its playbook snapshot is missing from the workspace")
+            from ir.engine.playbook import playbook_from_definition
+
             cached = _remember(state.playbook_digest, playbook_from_definition(definition))
         return cached
+
+    def phase_title(self, state: IncidentState, lang: str) -> str:
+        """The title of the incident's current phase in ``lang`` (its id if the playbook has
+        no such phase), read from the playbook snapshot's text: listing every incident (the
+        dashboard) does not build a playbook for each.
+
+        Raises:
+            NotFound: the incident's playbook snapshot is missing.
+        """
+        titles = _PHASE_TITLES.get(state.playbook_digest)
+        if titles is None:
+            with self.ws.store.read() as conn:
+                definition = eventlog.get_snapshot(conn, state.playbook_digest)
+            if definition is None:
+                raise NotFound(f"incident {state.id}: its playbook snapshot is missing from the workspace")
+            titles = {p["id"]: p.get("title") for p in definition.get("phases", [])}
+            if len(_PHASE_TITLES) >= 256:
+                _PHASE_TITLES.clear()
+            _PHASE_TITLES[state.playbook_digest] = titles
+        return pick(titles[state.phase], lang) if state.phase in titles else state.phase
 
     def view(self, incident_id: str) -> dict[str, Any]:
         """The incident as ``ir incident show --json`` gives it."""
@@ -282,6 +305,10 @@ class IncidentService:
 _SNAPSHOTS: dict[str, Playbook] = {}
 """Playbooks rebuilt from snapshots, by digest, for the whole process: a digest names its
 content, so every workspace object (the app opens one per background read) can share them."""
+
+
+_PHASE_TITLES: dict[str, dict[str, Any]] = {}
+"""Each snapshot's phase titles (as written: text or text by language), by digest."""
 
 
 def _remember(digest: str, pb: Playbook) -> Playbook:

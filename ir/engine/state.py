@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+COMMANDER = "commander"
+"""Every playbook declares this role: the incident commander, who owns the incident."""
+
+OBSERVER = "observer"
+"""A role every incident has without declaring it: someone who follows the incident and may
+add notes, but changes nothing else."""
+
 SEVERITIES = ("low", "medium", "high", "critical")
 """Severity levels, least to most severe."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ir.engine.facts import render
-from ir.engine.machine import compile_playbook
-from ir.engine.playbook import Playbook
 from ir.engine.state import IncidentState
 from ir.i18n import pick
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
 
 
 def incident_view(pb: Playbook, state: IncidentState, lang: str = "en") -> dict[str, Any]:
@@ -50,6 +51,8 @@ def incident_view(pb: Playbook, state: IncidentState, lang: str = "en") -> dict[
                     "value": value,
                 }
             )
+    from ir.engine.machine import compile_playbook  # the state machine library, when a view is built
+
     triggers = [
         {"name": t.name, "title": t.title, "dest": t.dest, "allowed": t.allowed, "blocked_by": t.blocked_by}
         for t in compile_playbook(pb).triggers(state, lang)

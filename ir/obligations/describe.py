@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ir.engine.playbook import Playbook
 from ir.engine.views import describer
+
+if TYPE_CHECKING:
+    from ir.engine.playbook import Playbook
 
 _SHOWN = 6
 """Rule ids listed in an assessment's timeline line before the rest are counted."""

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ir.clock import format_fact_time, parse_instant
-from ir.content.yamlfile import MAX_DEPTH, parse_document, read_text
 from ir.engine.catalog import display_path
 from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
@@ -121,6 +120,7 @@ class ObligationService:
         Raises:
             ContentErrors: the file cannot be read or a value cannot be used (file:line: key).
         """
+        from ir.content.yamlfile import parse_document, read_text
         from ir.obligations import engine
 
         shown = display_path(path)
@@ -356,6 +356,8 @@ def _text(what: str, value: str) -> str:
 
 def _check_json(text: str, shown: str) -> None:
     """Name the line of a JSON syntax error (the YAML reader's message would be vaguer)."""
+    from ir.content.yamlfile import MAX_DEPTH
+
     try:
         json.loads(text)
     except RecursionError:

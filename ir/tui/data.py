@@ -116,8 +116,7 @@ def carry_deadlines(rows: list[IncidentRow], previous: list[IncidentRow] | None)
 
 def _row(ws: Workspace, state: IncidentState, wall: dt.datetime, deadline: Deadline | None, deadlines: bool) -> IncidentRow:
     try:
-        pb = ws.incidents.playbook_of(state)
-        phase_title = pick(pb.phase_map[state.phase].title, ws.lang) if state.phase in pb.phase_map else state.phase
+        phase_title = ws.incidents.phase_title(state, ws.lang)
     except IrError:
         phase_title = state.phase
     return IncidentRow(

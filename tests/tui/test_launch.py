@@ -66,3 +66,31 @@ def test_bare_ir_with_a_bad_language_is_an_error_not_a_crash(db_path: Path) -> N
     )
     assert result.returncode == 2
     assert "fr" in result.stderr and "Traceback" not in result.stderr
+
+
+LAUNCH_PROBE = """
+import asyncio, sys
+from ir.tui import make_app
+from ir.tui.screens.dashboard import DashboardScreen
+
+app = make_app(sys.argv[1], actor="tester", lang="en")
+
+async def until_full(pilot):
+    while not (isinstance(app.screen, DashboardScreen) and app.screen.complete):
+        await asyncio.sleep(0.01)
+    app.exit(sorted(m for m in ("pydantic", "yaml", "transitions", "sqlite_utils", "jinja2") if m in sys.modules))
+
+print(app.run(headless=True, size=(80, 24), auto_pilot=until_full))
+"""
+
+
+def test_the_dashboard_shows_in_full_without_the_heavy_libraries(ws: Workspace) -> None:
+    """The first screen lists incidents, drills, phases and countdowns from the store: the
+    playbook models (pydantic, YAML), the state machine, the schema tool and the template
+    engine are imported when a step needs them, not at launch (see docs/PERFORMANCE.md)."""
+    open_incident(ws)
+    ws.drills.start("open-bucket-reporter", speed=60.0)
+    out = subprocess.run([sys.executable, "-c", LAUNCH_PROBE, str(ws.store.path)], capture_output=True, text=True,
+                         timeout=60, cwd=REPO, env={**os.environ, "IR_LANG": "en"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -12,7 +12,7 @@ import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ir.clock import Clock, format_instant
 from ir.engine import commands
@@ -26,9 +26,9 @@ from ir.store import events as eventlog
 from ir.store import incidents as incidentdb
 
 if TYPE_CHECKING:
-    from ir.engine.playbook import Playbook
     import sqlite3
 
+    from ir.engine.playbook import Playbook
     from ir.workspace import Workspace
 
 ID_PREFIX = {"live": "INC", "drill": "DRL"}
@@ -129,13 +129,9 @@ class IncidentService:
         """The exact playbook content the incident was opened with."""
         cached = _SNAPSHOTS.get(state.playbook_digest)
         if cached is None:
-            with self.ws.store.read() as conn:
-                definition = eventlog.get_snapshot(conn, state.playbook_digest)
-            if definition is None:
-                raise NotFound(f"incident {state.id}: its playbook snapshot is missing from the workspace")
             from ir.engine.playbook import playbook_from_definition
 
-            cached = _remember(state.playbook_digest, playbook_from_definition(definition))
+            cached = _keep(_SNAPSHOTS, state.playbook_digest, playbook_from_definition(self._snapshot(state)))
         return cached
 
     def phase_title(self, state: IncidentState, lang: str) -> str:
@@ -148,15 +144,16 @@ class IncidentService:
         """
         titles = _PHASE_TITLES.get(state.playbook_digest)
         if titles is None:
-            with self.ws.store.read() as conn:
-                definition = eventlog.get_snapshot(conn, state.playbook_digest)
-            if definition is None:
-                raise NotFound(f"incident {state.id}: its playbook snapshot is missing from the workspace")
-            titles = {p["id"]: p.get("title") for p in definition.get("phases", [])}
-            if len(_PHASE_TITLES) >= 256:
-                _PHASE_TITLES.clear()
-            _PHASE_TITLES[state.playbook_digest] = titles
+            phases = self._snapshot(state).get("phases", [])
+            titles = _keep(_PHASE_TITLES, state.playbook_digest, {p["id"]: p.get("title") for p in phases})
         return pick(titles[state.phase], lang) if state.phase in titles else state.phase
+
+    def _snapshot(self, state: IncidentState) -> dict[str, Any]:
+        with self.ws.store.read() as conn:
+            definition = eventlog.get_snapshot(conn, state.playbook_digest)
+        if definition is None:
+            raise NotFound(f"incident {state.id}: its playbook snapshot is missing from the workspace")
+        return definition
 
     def view(self, incident_id: str) -> dict[str, Any]:
         """The incident as ``ir incident show --json`` gives it."""
@@ -205,7 +202,7 @@ class IncidentService:
         with self.ws.store.write() as conn:
             eventlog.put_snapshot(conn, pb.digest, pb.id, pb.version, pb.definition())
             incident_id = incidentdb.next_incident_id(conn, ID_PREFIX[mode], clock.now().year)
-            _remember(pb.digest, pb)
+            _keep(_SNAPSHOTS, pb.digest, pb)
             self._record(conn, incident_id, [new], clock)
         return self.get(incident_id)
 
@@ -306,16 +303,19 @@ _SNAPSHOTS: dict[str, Playbook] = {}
 """Playbooks rebuilt from snapshots, by digest, for the whole process: a digest names its
 content, so every workspace object (the app opens one per background read) can share them."""
 
-
 _PHASE_TITLES: dict[str, dict[str, Any]] = {}
 """Each snapshot's phase titles (as written: text or text by language), by digest."""
 
+T = TypeVar("T")
 
-def _remember(digest: str, pb: Playbook) -> Playbook:
-    if len(_SNAPSHOTS) >= 256:  # far more versions than a workspace holds; start again if not
-        _SNAPSHOTS.clear()
-    _SNAPSHOTS[digest] = pb
-    return pb
+
+def _keep(cache: dict[str, T], digest: str, value: T) -> T:
+    """Remember ``value`` under ``digest``; a cache past 256 entries (far more playbook
+    versions than a workspace holds) starts again."""
+    if len(cache) >= 256:
+        cache.clear()
+    cache[digest] = value
+    return value
 
 
 def _check_expectation(state: IncidentState, expect: Expect | None) -> None:

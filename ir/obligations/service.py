@@ -25,7 +25,8 @@ from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
 from ir.engine.state import IncidentState
 from ir.errors import ContentError, ContentErrors, InvalidInput, NotFound, Refused, one_line
-from ir.obligations import describe  # noqa: F401  (timeline text registration)
+from ir.obligations import describe, engine  # noqa: F401  (describe: timeline text registration)
+from ir.obligations.engine import Obligation
 from ir.obligations.facts import Facts, read_facts, read_time
 from ir.obligations.status import NextDeadline, Outcome, Tracked, track_all
 from ir.obligations.vocabulary import FACTS, FIELDS
@@ -34,7 +35,6 @@ from ir.store import obligations as obligationdb
 
 if TYPE_CHECKING:
     from ir.obligations.book import RuleBook, RuleLoader
-    from ir.obligations.engine import Obligation
     from ir.workspace import Workspace
 
 RULES_RECHECK = dt.timedelta(seconds=2)
@@ -79,8 +79,8 @@ class IncidentNotes:
 class ObligationService:
     """Notification duties: evaluation, incident tracking, outcomes and the compliance report."""
 
-    # The rule files, their schema and the evaluator are imported when first needed: a
-    # dashboard's countdowns read the recorded duties only.
+    # The rule files and their schema are loaded when first needed: a dashboard's countdowns
+    # read the recorded duties only.
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
@@ -107,8 +107,6 @@ class ObligationService:
         Raises:
             InvalidInput: a fact the rules read has a value that cannot be used.
         """
-        from ir.obligations import engine
-
         typed = read_facts(facts)
         if typed.problems:
             raise InvalidInput("facts: " + "; ".join(str(p) for p in typed.problems))
@@ -121,8 +119,6 @@ class ObligationService:
             ContentErrors: the file cannot be read or a value cannot be used (file:line: key).
         """
         from ir.content.yamlfile import parse_document, read_text
-        from ir.obligations import engine
-
         shown = display_path(path)
         # One bounded read of a regular file serves both parsers: the JSON check must not read
         # a FIFO, a device or an oversize file the content loader would refuse.
@@ -154,8 +150,6 @@ class ObligationService:
 
     def notes(self, incident_id: str) -> IncidentNotes:
         """Fact problems, undecided duties and whether the recorded list is out of date."""
-        from ir.obligations import engine
-
         state = self.ws.incidents.get(incident_id)
         facts = read_facts(state.facts)
         book = self.rulebook()
@@ -299,15 +293,11 @@ class ObligationService:
         fulfilled: Mapping[str, dt.datetime],
         now: dt.datetime | None = None,
     ) -> list[Obligation]:
-        from ir.obligations import engine
-
         # Recorded text is always English so the record does not depend on who looked.
         when = now or self.ws.clock_for(state).now()
         return engine.evaluate(book, facts, now=when, fulfilled=fulfilled, lang="en")
 
     def _recorded(self, state: IncidentState) -> tuple[list[Obligation], dict[str, Outcome]]:
-        from ir.obligations.engine import Obligation
-
         with self.ws.store.read() as conn:
             assessment = obligationdb.load_assessment(conn, state.id)
             outcomes = {r: _outcome(o) for r, o in obligationdb.load_outcomes(conn, state.id).items()}

@@ -399,8 +399,10 @@ def approve(incident_id: str, template: str, render_seq: int | None, as_json: bo
     event = env().workspace().notices.approve(incident_id, template, render_seq=render_seq)
     p = event.payload
     if p.get("same_os_account"):
-        click.echo(f"ir: warning: approved from the operating-system account that rendered it ({p['same_os_account']}); "
-                   "the record shows one login acting under two names", err=True)
+        from ir.notices.describe import same_login
+
+        click.echo(f"ir: warning: approved {same_login(p['same_os_account'])}; the record shows one login acting "
+                   "under two names", err=True)
     if as_json:
         emit_json({"incident": incident_id, "seq": event.seq, **p})
         return

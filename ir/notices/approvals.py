@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ir.engine.commands import NewEvent, check_text
 from ir.engine.state import IncidentState
+from ir.notices.describe import same_login
 from ir.errors import NotFound, Refused
 from ir.store import canonical_json
 from ir.store import events as eventlog
@@ -160,7 +161,7 @@ class Approvals:
             return str(exc)
         a = release.approval
         same = a.payload.get("same_os_account")
-        warning = f"; approved from the operating-system account that rendered it ({same})" if same else ""
+        warning = f"; approved {same_login(same)}" if same else ""
         return (f"release approved by {a.actor} ({a.payload.get('role')}) at {a.at} "
                 f"(event #{a.seq}, render #{release.render.seq}){warning}")
 

@@ -44,13 +44,17 @@ def _sent(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     return text
 
 
+def same_login(login: str) -> str:
+    """How an approval given from the login that rendered the notice is pointed out."""
+    return f"from the operating-system account that rendered it ({login})"
+
+
 @describer("notice.approved")
 def _approved(p: dict[str, Any], pb: Playbook | None, lang: str) -> str:
     return (
         f"approved the release of {p['template']} as {p.get('role', '?')}: render #{p.get('render_seq')} prepared by "
         f"{p.get('prepared_by', '?')} (manifest sha256 {str(p.get('manifest_sha256', ''))[:12]}…)"
-        + (f"; WARNING: from the operating-system account that rendered it ({p['same_os_account']})"
-           if p.get("same_os_account") else "")
+        + (f"; WARNING: {same_login(p['same_os_account'])}" if p.get("same_os_account") else "")
     )
 
 

@@ -155,10 +155,9 @@ class Workspace:
         """Clock provider: a drill's scenario clock (live incidents use the wall clock)."""
         if state.mode != "drill":
             return None
-        if "drills" in self.__dict__:  # built: it knows the drills this process is stepping
-            return self.drills.clock_provider(state)
-        # Before the drills service exists nothing in this process steps a drill: the run's
-        # record says where its clock is, without importing the capability.
+        # The run's record says where its clock is, without importing the drills capability
+        # (the dashboard lists drills at launch); the drills service, once built, puts its
+        # provider first for the drills it steps.
         from ir.drills.clock import recorded_clock
 
         return recorded_clock(self, state)

@@ -20,7 +20,7 @@ from ir.clock import Clock, VirtualClock, format_instant, parse_instant
 from ir.drills import describe as _describe  # noqa: F401  (registers timeline text)
 from ir.drills import improvements as improvementlib
 from ir.drills.catalog import ScenarioCatalog
-from ir.drills.clock import ClockState, DrillClock, floor_of, recorded_clock
+from ir.drills.clock import ClockState, DrillClock, floor_of
 from ir.drills.injects import Outcome, next_due, plan, waiting
 from ir.drills.offsets import format_offset, instant_at
 from ir.drills.record import DrillRecord
@@ -132,6 +132,9 @@ class DrillService:
         # drill.started must commit with incident.opened: a drill incident never exists
         # without its clock.
         ws.reactors.append(self._react)
+        # Ahead of the workspace's own drill clock (the run's record): a drill this service
+        # steps is where its runner says.
+        ws.clock_providers.insert(0, self.stepping_clock)
 
     @property
     def schedules(self) -> ScheduleService:
@@ -144,15 +147,11 @@ class DrillService:
 
     # ------------------------------------------------------------------ the clock
 
-    def clock_provider(self, state: IncidentState) -> Clock | None:
-        """The scenario clock of a drill incident (None for a live one)."""
-        if state.mode != "drill":
-            return None
-        if state.id in self._stepping:
-            # A stepped drill's runner in this process says where scenario time is; any
-            # service it calls (obligations, notices) is stamped at that moment too.
-            return self._stepping[state.id]
-        return recorded_clock(self.ws, state)
+    def stepping_clock(self, state: IncidentState) -> Clock | None:
+        """Clock provider: the clock of a drill this service's runner is stepping (None for
+        any other incident). Any service the runner calls (obligations, notices) is stamped
+        at the moment it has reached."""
+        return self._stepping.get(state.id)
 
     def _react(self, ctx: ReactorContext) -> list[NewEvent]:
         if self._starting is None:

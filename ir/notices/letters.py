@@ -410,6 +410,8 @@ class _Watchdog:
     """
 
     TICK = 0.1
+    IDLE = 5.0
+    """Seconds without a render after which the watching thread ends (an idle app wakes for nothing)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -443,10 +445,16 @@ class _Watchdog:
                 raise TemplateTimeout()
 
     def _watch(self) -> None:
+        busy = time.monotonic()
         while True:
             time.sleep(self.TICK)
             now = time.monotonic()
             with self.lock:
+                if self.deadlines:
+                    busy = now
+                elif now - busy > self.IDLE:
+                    self.thread = None  # the next render in a thread starts another
+                    return
                 for ident, due in list(self.deadlines.items()):
                     if now >= due:
                         del self.deadlines[ident]

@@ -157,6 +157,23 @@ def test_a_runaway_template_is_stopped_in_a_thread_too(monkeypatch: pytest.Monke
     assert after.startswith("Dear "), "the same thread renders the next letter normally"
 
 
+def test_the_watchdog_thread_ends_when_nothing_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(letters._Watchdog, "IDLE", 0.2)
+    watchdog = letters._Watchdog()
+
+    def one_render() -> None:
+        with watchdog.limit(5):
+            pass
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(one_render).result()
+    assert watchdog.thread is not None, "a render in a thread started the watching thread"
+    began = time.monotonic()
+    while watchdog.thread is not None and time.monotonic() - began < 10:
+        time.sleep(0.05)
+    assert watchdog.thread is None, "an idle watchdog does not keep waking"
+
+
 def test_an_oversized_template_is_refused(tmp_path: Path) -> None:
     path = write_template(tmp_path, "big", "x" * 300_000)
     with pytest.raises(ContentErrors, match=r"big.j2: file is \d+ bytes; the limit is 262144"):

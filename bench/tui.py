@@ -177,10 +177,18 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, f
         await asyncio.sleep(0.05)  # a person does not press keys back to back
 
     def loaded(screen: IncidentScreen, pane: str, kind: type[Any]) -> Callable[[], bool]:
+        # Checked every millisecond while the app works: a lookup by id, not a query that
+        # walks the screen (which would take the time it measures from the app's threads).
+        panes = screen.query_one("#panes")
+
         def check() -> bool:
-            panels = screen.query(kind)
-            return (screen.active == pane and bool(panels)
-                    and panels.first().loaded_seq == screen.view["seq"])  # type: ignore[index]
+            if screen.active != pane:
+                return False
+            try:
+                panel = panes.get_child_by_id(f"pane-{pane}", kind)
+            except Exception:  # not built yet
+                return False
+            return panel.loaded_seq == screen.view["seq"]  # type: ignore[index]
 
         return check
 

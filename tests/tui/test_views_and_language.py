@@ -6,6 +6,7 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.color import Color
 from textual.widgets import Input, Markdown
 
 import ir.tui
@@ -95,6 +96,26 @@ async def test_the_drill_pane_comes_and_goes_with_the_incident(
         await pilot.press("6")  # no sixth pane for a live incident
         await settle(pilot)
         assert screen.active == "work"
+
+
+async def test_a_theme_changed_while_the_view_was_away_shows_when_it_comes_back(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
+    # The reused view skips Textual's restyle when it comes back, unless the styles changed.
+    first = open_incident(ws, "Bucket exposed")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_in_app(pilot, first)
+        bar = screen.query_one(PaneBar)
+        before = bar.styles.background
+        await pilot.press("escape")
+        await settle(pilot)
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await settle(pilot)
+        again = await _open_row(app, pilot, "live", 0)
+        assert again is screen
+        assert bar.styles.background != before
+        assert bar.styles.background == Color.parse(app.get_css_variables()["panel"])
 
 
 async def test_a_click_on_a_key_in_the_key_bar_presses_it(ws: Workspace, app_factory: Callable[..., IrApp]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -74,6 +74,8 @@ class IncidentScreen(Screen[None]):
         """The id of the pane showing."""
         self._bar = Text()
         self._controller: Worker[None] | None = None
+        self._styled_with: object = None
+        """The app's stylesheet and classes when this screen's widgets were last styled as a whole."""
 
     # ------------------------------------------------------------------- layout
 
@@ -96,8 +98,23 @@ class IncidentScreen(Screen[None]):
         return panel
 
     def on_mount(self) -> None:
+        # Every widget was styled as it was registered, with the rules of now.
+        self._styled_with = (self.app.stylesheet, self.app.classes)
         self.query_one("#exercise-banner").display = False
         self._start()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Skip Textual's restyle of every widget when the screen is shown, unless what
+        styles them changed since they were styled: the stylesheet (reloaded) or the app's
+        classes (which name the theme and dark or light mode). Widgets are styled as they
+        mount, and the screen is reused for every incident: restyling all its panes again was
+        most of the time it took to show the next one. A widget type's own CSS, added when a
+        pane is first built, styles that pane's widgets as they mount and nothing already
+        styled. Runs before ``Screen``'s own handler, which reads the flag."""
+        styled_with = (self.app.stylesheet, self.app.classes)
+        if event.refresh_styles and styled_with == self._styled_with:
+            event.refresh_styles = False
+        self._styled_with = styled_with
 
     def open(self, incident_id: str) -> None:
         """Show ``incident_id`` from its work pane, forgetting the incident shown before."""

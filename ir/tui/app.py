@@ -12,7 +12,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ir.clock import Clock
 from ir.errors import InvalidInput, IrError
@@ -55,11 +55,18 @@ class IrApp(App[None]):
     ]
     """Keys available on every screen."""
 
-    def __init__(self, ws: Workspace, *, poll_seconds: float = 0.5, control_seconds: float = 1.0) -> None:
+    def __init__(
+        self, ws: Workspace, *, poll_seconds: float = 0.5, control_seconds: float = 1.0, warm_up: bool = True
+    ) -> None:
         super().__init__()
         self.ws = ws
         self.poll_seconds = poll_seconds
         self.control_seconds = control_seconds
+        self.warm_up = warm_up
+        """Whether to load the incident view's code and data in the background once the
+        dashboard shows (see ``ir.tui.warm``); off only to measure or test the launch alone."""
+        self.warmed: Worker[int] | None = None
+        """The warm-up worker, once started (it starts once per app)."""
         self.sub_title = f"{ws.actor} · {ws.store.path.name}"
         self._seen_version: int | None = None
         self._poll_failed = False
@@ -108,6 +115,39 @@ class IrApp(App[None]):
             screen.post_message(WorkspaceChanged())
 
     # ------------------------------------------------------------------ screens
+
+    def dashboard_complete(self, incident_id: str | None) -> None:
+        """The dashboard shows in full: once it has been drawn, load ahead what opening
+        ``incident_id`` (the row under the cursor, if any) will need (once per app)."""
+        if self.warm_up and self.warmed is None:
+            self.warmed = self._warm(incident_id)
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def _warm(self, incident_id: str | None) -> int:
+        from ir.tui import warm
+
+        worker = get_current_worker()
+        try:
+            with self.open_workspace() as ws:
+                return warm.run(ws, incident_id, lambda: worker.is_cancelled)
+        except IrError:
+            return 0  # the workspace cannot be opened now: the screens will say so
+
+    def _prebuild(self) -> None:
+        """Build the incident view while the dashboard waits for a key, showing the incident
+        under the cursor, so the first incident opened is shown, not built (which takes
+        longer than showing it; see ``show_incident``). Textual builds a screen when it is
+        first pushed; its own ``_get_screen`` (which ``push_screen`` calls) builds it without
+        showing it."""
+        from ir.tui.screens.dashboard import DashboardScreen
+        from ir.tui.screens.incident import IncidentScreen
+
+        dashboard = self.screen_stack[0]
+        first = dashboard.first_id() if isinstance(dashboard, DashboardScreen) else None
+        if first is None or self.is_screen_installed(INCIDENT_SCREEN):
+            return
+        self.install_screen(IncidentScreen(first), INCIDENT_SCREEN)
+        self._get_screen(INCIDENT_SCREEN)
 
     def show_incident(self, incident_id: str) -> None:
         """Open an incident's view. The view is built on first use and kept: the next incident
@@ -194,6 +234,8 @@ class IrApp(App[None]):
             log.error("worker %s failed: %r", event.worker.name, error)
             self.notify(f"internal error in {event.worker.name}: {type(error).__name__}: {error}",
                         title=tr("Something went wrong", self.ws.lang), severity="error", timeout=10)
+        elif event.worker is self.warmed and event.state == WorkerState.SUCCESS:
+            self._prebuild()
 
     def report_error(self, what: str, exc: IrError) -> None:
         """Show an error raised on the UI thread (a read that failed) and carry on."""
@@ -217,6 +259,7 @@ def make_app(
     lang: str | None = None,
     poll_seconds: float = 0.5,
     control_seconds: float = 1.0,
+    warm_up: bool = True,
 ) -> IrApp:
     """Build the app on the workspace at ``db_path`` (the command line, tests and snapshots
     all construct it this way).
@@ -228,6 +271,7 @@ def make_app(
         lang: display language, ``en`` or ``zh-CN`` (default: from the environment).
         poll_seconds: how often to look for changes made by other processes.
         control_seconds: how often an open drill's view delivers the injects that fell due.
+        warm_up: load the incident view ahead once the dashboard shows (see ``ir.tui.warm``).
 
     Raises:
         WorkspaceError: the workspace cannot be opened.
@@ -239,4 +283,4 @@ def make_app(
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
     ws = Workspace(Path(db_path), clock=clock, actor=actor, lang=lang)
-    return IrApp(ws, poll_seconds=poll_seconds, control_seconds=control_seconds)
+    return IrApp(ws, poll_seconds=poll_seconds, control_seconds=control_seconds, warm_up=warm_up)

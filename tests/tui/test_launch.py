@@ -73,7 +73,8 @@ import asyncio, sys
 from ir.tui import make_app
 from ir.tui.screens.dashboard import DashboardScreen
 
-app = make_app(sys.argv[1], actor="tester", lang="en")
+# The launch alone: loading ahead starts once the full screen is drawn (see test_warm_up).
+app = make_app(sys.argv[1], actor="tester", lang="en", warm_up=False)
 
 async def until_full(pilot):
     while not (isinstance(app.screen, DashboardScreen) and app.screen.complete):

@@ -109,6 +109,13 @@ class DashboardScreen(Screen[None]):
         self.rows = message.rows if message.complete else carry_deadlines(message.rows, self.rows)
         self.complete = message.complete
         self._show()
+        if self.complete:
+            # After this frame is drawn: loading ahead does not hold up the first full screen.
+            self.call_after_refresh(self.app.dashboard_complete, self.first_id())
+
+    def first_id(self) -> str | None:
+        """The incident under the cursor: the one most likely opened next."""
+        return self.query_one("#live", IncidentTable).current_id() or self.query_one("#drills", IncidentTable).current_id()
 
     def on_workspace_changed(self, message: WorkspaceChanged) -> None:
         # Hidden under an incident, the list is re-read when it shows again, not on every change.

@@ -74,6 +74,8 @@ class IncidentScreen(Screen[None]):
         """The id of the pane showing."""
         self._bar = Text()
         self._controller: Worker[None] | None = None
+        self.opened = False
+        """Whether a responder has this view open (it may be built ahead, before any is)."""
         self._styled_with: object = None
         """The app's stylesheet and classes when this screen's widgets were last styled as a whole."""
 
@@ -118,6 +120,7 @@ class IncidentScreen(Screen[None]):
 
     def open(self, incident_id: str) -> None:
         """Show ``incident_id`` from its work pane, forgetting the incident shown before."""
+        self.opened = True
         if not self.is_mounted:  # built when first pushed; on_mount shows it
             self.incident_id = incident_id
             return
@@ -194,7 +197,7 @@ class IncidentScreen(Screen[None]):
         self._show_pane_bar()
         for panel in self._panels():
             panel.show(self.view, pb)
-        if self.view["mode"] == "drill" and self._controller is None:
+        if self.view["mode"] == "drill" and self._controller is None and self.opened:
             self._controller = self._control_drill(self.incident_id)
 
     def _show_bar(self, view: dict[str, Any], pb: Playbook) -> None:
@@ -371,6 +374,7 @@ class IncidentScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the dashboard (the drill controller stops; the screen waits for the next incident)."""
         self._stop_controller()
+        self.opened = False
         for panel in self._panels():
             panel.front = False
         self.dismiss(None)

@@ -1,0 +1,105 @@
+"""Loading ahead: once the dashboard shows, the incident view's code and data load in the background."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ir.tui import IrApp, warm
+from ir.tui.screens.incident import IncidentScreen
+from ir.workspace import Workspace
+
+from .helpers import CONTROLLER, open_incident, settle, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+WARM_PROBE = """
+import asyncio, json, sys
+from ir.tui import make_app
+
+app = make_app(sys.argv[1], actor="tester", lang="en")
+WATCHED = ("ir.", "jinja2", "pydantic", "transitions", "yaml", "cryptography", "markdown_it")
+
+def loaded():
+    return {m for m in sys.modules if m.startswith(WATCHED)}
+
+async def walk(pilot):
+    while app.warmed is None or app.warmed.is_running or not app.is_screen_installed("incident"):
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    prebuilt = app.get_screen("incident")
+    before = loaded()
+    await pilot.press("enter")
+    for key, pane in (("2", "timeline"), ("3", "obligations"), ("4", "notices"), ("5", "report")):
+        await pilot.press(key)
+        panel = app.screen.query_one(f"#pane-{pane}")
+        while panel.loaded_seq != app.screen.view["seq"]:
+            await asyncio.sleep(0.02)
+    app.exit(json.dumps({"warmed": app.warmed.result, "same_view": app.screen is prebuilt,
+                         "shown": app.screen.incident_id, "new": sorted(loaded() - before)}))
+
+print(app.run(headless=True, size=(80, 24), auto_pilot=walk))
+"""
+
+
+def test_after_the_warm_up_opening_an_incident_and_its_panes_loads_no_more_code(ws: Workspace) -> None:
+    """The first incident opened is shown in a view built ahead, and its panes find their
+    code and the template engine loaded: nothing of ir or its heavy libraries is imported
+    while the responder waits."""
+    incident = open_incident(ws, "Bucket exposed")
+    out = subprocess.run([sys.executable, "-c", WARM_PROBE, str(ws.store.path)], capture_output=True, text=True,
+                         timeout=120, cwd=REPO, env={**os.environ, "IR_LANG": "en"})
+    assert out.returncode == 0, out.stderr
+    import json
+
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["warmed"] == len(list(warm.steps(ws, incident)))
+    assert result["same_view"] is True and result["shown"] == incident
+    assert result["new"] == []
+
+
+def test_a_warm_up_that_meets_errors_carries_on_and_one_cancelled_stops(ws: Workspace) -> None:
+    # An incident that is not there: each step that reads it fails on the workspace, and is skipped.
+    steps = list(warm.steps(ws, "INC-2026-9999"))
+    assert warm.run(ws, "INC-2026-9999", lambda: False) == len(steps)
+    assert warm.run(ws, None, lambda: False) == len(list(warm.steps(ws, None))) < len(steps)
+    assert warm.run(ws, "INC-2026-9999", lambda: True) == 0
+
+
+async def test_a_drill_view_built_ahead_delivers_nothing_until_it_is_opened(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
+    """The view built ahead shows the drill under the cursor, but only an open drill view
+    acts as its exercise controller."""
+    drill = ws.drills.start("open-bucket-reporter", speed=60).id
+    app = app_factory(control_seconds=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.is_screen_installed("incident") and app.get_screen("incident").is_mounted,
+                         timeout=20)
+        built = app.get_screen("incident", IncidentScreen)
+        assert built.incident_id == drill and not built.opened
+        assert not [w for w in app.workers if w.group == CONTROLLER]
+        app.screen.query_one("#drills").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is built and built.opened
+        assert [w for w in app.workers if w.group == CONTROLLER and w.is_running]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not built.opened
+
+
+async def test_without_warm_up_the_view_is_built_when_first_opened(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
+    incident = open_incident(ws, "Bucket exposed")
+    app = app_factory(warm_up=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.warmed is None and not app.is_screen_installed("incident")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentScreen) and app.screen.incident_id == incident

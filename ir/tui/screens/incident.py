@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -23,7 +25,7 @@ from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed, Committed, WorkspaceChanged
 from ir.tui.panels import PanelSpec, panels
 from ir.tui.widgets.decision_field import DecisionField
-from ir.tui.widgets.incident_panel import IncidentPanel
+from ir.tui.widgets.incident_panel import IncidentPanel, ReadingPanel
 from ir.tui.widgets.key_bar import KeyBar
 from ir.tui.widgets.pane_bar import PaneBar
 from ir.tui.widgets.task_list import TaskList
@@ -33,6 +35,10 @@ from ir.workspace import Workspace
 
 if TYPE_CHECKING:
     from ir.tui.app import IrApp
+
+READ_AHEAD_SECONDS = 0.25
+"""How long a pane's read may hold it back before it comes to the front (then it shows what
+it has and fills in when the read arrives)."""
 
 EXERCISE_BANNER = "EXERCISE — this is a drill; nothing reaches real recipients"
 """The line under the incident bar of every drill."""
@@ -166,6 +172,10 @@ class IncidentScreen(Screen[None]):
             await self.query_one("#panes", ContentSwitcher).mount(panel)
             if self.view is not None and self.playbook is not None:
                 panel.show(self.view, self.playbook)
+        if isinstance(panel, ReadingPanel) and (ready := panel.read_ahead()) is not None:
+            # Filled in before it shows, if its read is quick (a locked workspace is not).
+            with suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), READ_AHEAD_SECONDS)
         self._bring_to_front(panel)
         if self.focused is None or panel not in self.focused.ancestors:
             panel.focus_first()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.message import Message
 from textual.widget import Widget
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from ir.engine.playbook import Playbook
 from ir.errors import IrError
@@ -107,11 +108,25 @@ class ReadingPanel(IncidentPanel):
         super().__init__(incident_id, id=id)
         self.loaded_seq = -1
         """The incident version shown (-1: nothing read yet)."""
+        self._ahead: tuple[Worker[None], int, asyncio.Event] | None = None
 
     def reset(self, incident_id: str) -> None:
         """Forget what was read."""
         super().reset(incident_id)
         self.loaded_seq = -1
+        self._ahead = None
+
+    def read_ahead(self) -> asyncio.Event | None:
+        """Start reading what changed while the pane was hidden, before it comes to the
+        front; return an event set once it is shown (None: nothing to read). The incident
+        screen waits a moment for it, so the pane comes to the front filled in: one redraw
+        of the screen, not one empty and another full."""
+        if self.view is None or self.view["seq"] == self.loaded_seq:
+            return None
+        seq = self.view["seq"]
+        if self._ahead is None or self._ahead[1] != seq or self._ahead[0].is_finished:
+            self._ahead = (self.load(seq), seq, asyncio.Event())
+        return self._ahead[2]
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
         """Read again when the incident moved on, if the pane shows."""
@@ -120,10 +135,13 @@ class ReadingPanel(IncidentPanel):
             self.load(view["seq"])
 
     def activated(self) -> None:
-        """Read what changed while the pane was hidden (a hidden pane reads nothing)."""
+        """Read what changed while the pane was hidden (a hidden pane reads nothing), unless
+        that read is under way already (:meth:`read_ahead`)."""
         super().activated()
         if self.view is not None and self.view["seq"] != self.loaded_seq:
-            self.load(self.view["seq"])
+            ahead = self._ahead
+            if ahead is None or ahead[1] != self.view["seq"] or ahead[0].is_finished:
+                self.load(self.view["seq"])
 
     def reload(self) -> None:
         """Read again now (what is read changed, not the incident)."""
@@ -159,6 +177,8 @@ class ReadingPanel(IncidentPanel):
             return  # read for the incident shown before
         self.loaded_seq = message.seq
         self.loaded(message.data)
+        if self._ahead is not None and self._ahead[1] == message.seq:
+            self._ahead[2].set()
 
     def loaded(self, data: Any) -> None:
         """Show what :meth:`read` returned (on the UI thread)."""

@@ -169,6 +169,8 @@ class NoticesPanel(ReadingPanel):
         self.snapshot: NoticesSnapshot | None = None
         self.detail: NoticeDetail | None = None
         """Where the highlighted template stands (None while it is read)."""
+        self._highlighted_id: str | None = None
+        """The template highlighted, as a pane read (on a worker's thread) may ask."""
         self.running: str | None = None
         """What runs in the background ("render the notices", "send the notices"), if anything."""
         self.smtp = ""
@@ -194,16 +196,29 @@ class NoticesPanel(ReadingPanel):
         super().reset(incident_id)
         self.snapshot = None
         self.detail = None
+        self._highlighted_id = None
         self.query_one("#templates", OptionList).clear_options()
         self.query_one("#notice-detail", Static).update("")
         if self.running is None:
             self.query_one("#notice-run").display = False
 
-    def read(self, ws: Workspace, incident_id: str) -> NoticesSnapshot:
-        """The templates, the data key and the people affected."""
-        return load_notices(ws, incident_id)
+    def read(self, ws: Workspace, incident_id: str) -> tuple[NoticesSnapshot, NoticeDetail | None]:
+        """The templates, the data key and the people affected, with where the template to be
+        highlighted stands (the one highlighted now, else the first): in one read, the pane
+        shows whole at once."""
+        snapshot = load_notices(ws, incident_id)
+        ids = [c.id for c in snapshot.templates]
+        wanted = self._highlighted_id if self._highlighted_id in ids else (ids[0] if ids else None)
+        choice = next((c for c in snapshot.templates if c.id == wanted), None)
+        if choice is None or choice.problem:
+            return snapshot, None
+        try:
+            return snapshot, load_notice(ws, incident_id, choice.id)
+        except IrError:
+            return snapshot, None  # the list shows; reading the detail again reports why
 
-    def loaded(self, data: NoticesSnapshot) -> None:
+    def loaded(self, data: tuple[NoticesSnapshot, NoticeDetail | None]) -> None:
+        data, detail = data[0], data[1]
         self.snapshot = data
         lang = self.app.ws.lang
         templates = self.query_one("#templates", OptionList)
@@ -217,7 +232,13 @@ class NoticesPanel(ReadingPanel):
         title = tr("Notice templates ({count}) · {people} people affected", lang, count=len(ids),
                    people=f"{data.people:,}")
         self.query_one("#notices-title", Label).update(title)
-        self._read_detail()
+        choice = self.current()
+        if detail is not None and choice is not None and choice.id == detail.template:
+            self._highlighted_id = choice.id
+            self.detail = detail
+            self._show_detail()
+        else:
+            self._read_detail()
 
     def current(self) -> NoticeChoice | None:
         """The highlighted template."""
@@ -239,6 +260,7 @@ class NoticesPanel(ReadingPanel):
 
     def _read_detail(self) -> None:
         choice = self.current()
+        self._highlighted_id = choice.id if choice is not None else None
         self.detail = None
         self._show_detail()
         if choice is not None and not choice.problem:

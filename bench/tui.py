@@ -128,11 +128,39 @@ def child_ir(t0: float, db: str) -> None:
     app.run(headless=True, size=(80, 24), auto_pilot=until_shown)
 
 
-async def _drawn(app: Any) -> None:
-    """Wait until the screen has been redrawn with what is in it now."""
-    done = asyncio.Event()
-    app.call_after_refresh(done.set)
-    await done.wait()
+async def _drawn(app: Any, since: dict[int, int] | None = None) -> None:
+    """Wait until the screen has been redrawn with what is in it now; given the redraws
+    counted before a key (:func:`_redraws`), also until the screen showing now has been
+    drawn since (a screen just pushed may run the callback before its first frame)."""
+    while True:
+        done = asyncio.Event()
+        app.call_after_refresh(done.set)
+        await done.wait()
+        screen = id(app.screen)
+        if since is None or _REDRAWS.get(screen, 0) > since.get(screen, 0):
+            return
+        await asyncio.sleep(0.001)
+
+
+_REDRAWS: dict[int, int] = {}
+"""Times each screen (by id) has been drawn to the terminal, once the key-press bench starts."""
+
+
+def _redraws() -> dict[int, int]:
+    return dict(_REDRAWS)
+
+
+def _count_redraws() -> None:
+    from textual.screen import Screen
+
+    real = Screen._compositor_refresh
+
+    def counted(self: Screen[Any]) -> None:
+        if self.is_current:
+            _REDRAWS[id(self)] = _REDRAWS.get(id(self), 0) + 1
+        real(self)
+
+    Screen._compositor_refresh = counted  # type: ignore[method-assign]
 
 
 def time_launch(kind: str, db: Path | None) -> dict[str, float]:
@@ -165,15 +193,16 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, f
         return (type(screen).__name__ == "IncidentScreen" and screen.incident_id == incident_id  # type: ignore[attr-defined]
                 and screen.view is not None)  # type: ignore[attr-defined]
 
+    _count_redraws()
     app = make_app(db, clock=VirtualClock(START), actor="bench", lang="en")
     results: dict[str, list[tuple[float, float]]] = {}
 
     async def press(label: str, key: str, done: Callable[[], bool], char: str | None = None) -> None:
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, renders = time.perf_counter(), time.process_time(), _redraws()
         app._driver.send_message(events.Key(key, char))  # as the terminal driver delivers it
         while not done():
             await asyncio.sleep(0.001)
-        await _drawn(app)
+        await _drawn(app, renders)
         took = ((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
         results.setdefault(label, []).append(took)
         await asyncio.sleep(0.05)  # a person does not press keys back to back
@@ -247,16 +276,17 @@ async def cold_open(db: Path) -> float:
     from ir.tui import make_app
     from ir.tui.screens.dashboard import DashboardScreen
 
+    _count_redraws()
     app = make_app(db, clock=VirtualClock(START), actor="bench", lang="en", warm_up=False)
     async with app.run_test(size=(80, 24)):
         while not (isinstance(app.screen, DashboardScreen) and app.screen.complete):
             await asyncio.sleep(0.01)
         await _drawn(app)
-        start = time.perf_counter()
+        start, renders = time.perf_counter(), _redraws()
         app._driver.send_message(events.Key("enter", None))
         while not (type(app.screen).__name__ == "IncidentScreen" and app.screen.view is not None):  # type: ignore[attr-defined]
             await asyncio.sleep(0.001)
-        await _drawn(app)
+        await _drawn(app, renders)
         return (time.perf_counter() - start) * 1000
 
 

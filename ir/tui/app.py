@@ -134,11 +134,14 @@ class IrApp(App[None]):
             return 0  # the workspace cannot be opened now: the screens will say so
 
     def _prebuild(self) -> None:
-        """Build the incident view while the dashboard waits for a key, showing the incident
-        under the cursor, so the first incident opened is shown, not built (which takes
-        longer than showing it; see ``show_incident``). Textual builds a screen when it is
-        first pushed; its own ``_get_screen`` (which ``push_screen`` calls) builds it without
-        showing it."""
+        """Build the incident view, every pane of it, and lay it out, while the dashboard
+        waits for a key, showing the incident under the cursor: the first incident opened
+        is then shown, not built, and each pane the first time it is asked for (building
+        and laying out takes several times longer than showing). Textual builds a screen
+        when it is first pushed; its own ``_get_screen`` (the step of ``push_screen`` that
+        does so) builds it unseen, and a screen's ``_refresh_layout`` lays out one that is
+        not showing without drawing it. Textual is pinned exactly (``pyproject.toml``);
+        ``tests/tui/test_warm_up.py`` runs this path."""
         from ir.tui.screens.dashboard import DashboardScreen
         from ir.tui.screens.incident import IncidentScreen
 
@@ -146,8 +149,15 @@ class IrApp(App[None]):
         first = dashboard.first_id() if isinstance(dashboard, DashboardScreen) else None
         if first is None or self.is_screen_installed(INCIDENT_SCREEN):
             return
-        self.install_screen(IncidentScreen(first), INCIDENT_SCREEN)
-        self._get_screen(INCIDENT_SCREEN)
+        self.install_screen(IncidentScreen(first, every_pane=True), INCIDENT_SCREEN)
+        screen, mounted = self._get_screen(INCIDENT_SCREEN)
+
+        async def lay_out() -> None:
+            await mounted
+            if not screen.is_current:
+                screen._refresh_layout(self.size)
+
+        self.run_worker(lay_out(), group="prebuild", exit_on_error=False)
 
     def show_incident(self, incident_id: str) -> None:
         """Open an incident's view. The view is built on first use and kept: the next incident

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from ir.tui import IrApp, warm
 from ir.tui.screens.incident import IncidentScreen
 from ir.workspace import Workspace
 
-from .helpers import CONTROLLER, open_incident, settle, wait_until
+from .helpers import CONTROLLER, no_blink, open_incident, settle, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,3 +105,36 @@ async def test_without_warm_up_the_view_is_built_when_first_opened(
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, IncidentScreen) and app.screen.incident_id == incident
+
+
+def _screen_text(svg: str) -> list[str]:
+    """A screenshot's text, line by line, with each run's colours (class names differ between apps)."""
+    styles = dict(re.findall(r"\.terminal-[\w-]+?-(r\d+) \{([^}]*)\}", svg))
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for cls, x, y, text in re.findall(r'<text class="terminal-[\w-]+?-(r\d+)" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows.setdefault(float(y), []).append((float(x), f"{html.unescape(text).replace(chr(160), ' ')}[{styles.get(cls, '').strip()}]"))
+    return [" ".join(t for _, t in sorted(cells)) for _, cells in sorted(rows.items())]
+
+
+async def _incident_shot(app: IrApp, ahead: bool) -> list[str]:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        if ahead:
+            await wait_until(pilot, lambda: app.is_screen_installed("incident") and app.get_screen("incident").is_mounted,
+                             timeout=20)
+            await pilot.pause(0.2)  # laid out unseen
+        await pilot.press("enter")
+        await settle(pilot)
+        no_blink(app)
+        return _screen_text(app.export_screenshot())
+
+
+async def test_a_view_built_ahead_shows_what_a_view_built_on_demand_shows(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
+    incident = open_incident(ws, "Bucket exposed", facts={"aware_at": "now", "breach_confirmed": "yes"})
+    ws.incidents.complete_task(incident, "record_report")
+    on_demand = await _incident_shot(app_factory(warm_up=False), ahead=False)
+    ahead = await _incident_shot(app_factory(), ahead=True)
+    assert any("Bucket exposed" in line for line in on_demand)
+    assert ahead == on_demand

@@ -53,6 +53,7 @@ class IncidentScreen(Screen[None]):
 
     Args:
         incident_id: the incident to show.
+        every_pane: build every pane now (see :attr:`every_pane`).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -71,9 +72,12 @@ class IncidentScreen(Screen[None]):
 
     app: IrApp  # type: ignore[assignment]
 
-    def __init__(self, incident_id: str) -> None:
+    def __init__(self, incident_id: str, *, every_pane: bool = False) -> None:
         super().__init__()
         self.incident_id = incident_id
+        self.every_pane = every_pane
+        """Build every pane at once (when the view is built ahead, before anyone waits for
+        it), not each when first shown."""
         self.view: dict[str, Any] | None = None
         self.playbook: Playbook | None = None
         self.active = panels()[0].id
@@ -94,10 +98,11 @@ class IncidentScreen(Screen[None]):
         yield Static("", id="incident-bar")
         yield Static(tr(EXERCISE_BANNER, lang), id="exercise-banner")
         yield PaneBar(id="pane-bar")
-        # Only the first pane is built now: the others are built when first shown, which
-        # keeps opening an incident quick.
+        # Unless built ahead, only the first pane is built now: the others are built when
+        # first shown, which keeps opening an incident quick.
         with ContentSwitcher(id="panes", initial=f"pane-{self.active}"):
-            yield self._build(panels()[0])
+            for spec in panels() if self.every_pane else panels()[:1]:
+                yield self._build(spec)
         yield KeyBar()
 
     def _build(self, spec: PanelSpec) -> IncidentPanel:

@@ -44,6 +44,9 @@ class WorkPanel(IncidentPanel):
     def reset(self, incident_id: str) -> None:
         """Forget the incident shown, answers being typed included."""
         super().reset(incident_id)
+        # The next incident shows from the top (a view built ahead may have scrolled while
+        # it was laid out unseen).
+        self.query_one("#work-main", VerticalScroll).scroll_home(animate=False, immediate=True)
         self.query_one(TaskList).reset()
         self.query_one(TransitionList).reset()
         self.query_one(DecisionForm).reset()

@@ -59,6 +59,25 @@ async def test_each_duty_shows_its_law_recipient_countdown_and_status(
         assert "own target 4 hours after awareness" in detail
 
 
+async def test_a_wider_terminal_shows_more_of_each_recipient(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
+    incident = open_incident(ws, facts=FACTS)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, panel = await _obligations(pilot, incident)
+        narrow = _line(panel, "eu-gdpr-authority")
+        await pilot.press("1")  # away and back at the same width: the same lines
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert _line(panel, "eu-gdpr-authority") == narrow
+        await pilot.resize_terminal(120, 30)
+        await settle(pilot)
+        wide = _line(panel, "eu-gdpr-authority")
+        assert len(wide) > len(narrow) and narrow.rstrip("…") in wide
+
+
 async def test_countdowns_turn_yellow_red_then_overdue_on_the_incident_clock(
     ws: Workspace, app_factory: Callable[..., IrApp], clock: VirtualClock
 ) -> None:

@@ -134,7 +134,9 @@ class LineTable(ScrollView, Generic[Row], can_focus=True):
         widths[self.STRETCH] += max(0, spare)
         self._widths = widths
         total = sum(widths) + GAP * (len(widths) - 1) + 1
-        self.virtual_size = Size(total, len(self.rows_shown) + 1)
+        size = Size(total, len(self.rows_shown) + 1)
+        if size != self.virtual_size:  # the same size again would lay the screen out again
+            self.virtual_size = size
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()

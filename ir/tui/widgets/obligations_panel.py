@@ -153,6 +153,8 @@ class ObligationsPanel(ReadingPanel):
         self.clock: Clock | None = None
         """The incident's clock (a drill's runs on scenario time)."""
         self._prompts: dict[str, str] = {}
+        self._filled_width = 0
+        """The width the duties' lines were cut to."""
 
     def compose(self) -> ComposeResult:
         lang = self.app.ws.lang
@@ -165,8 +167,9 @@ class ObligationsPanel(ReadingPanel):
         self.set_interval(TICK_SECONDS, self.tick, name="duty-countdowns")
 
     def on_resize(self) -> None:
-        # The recipient is cut to the width: a wider terminal shows more of it.
-        if self.duties:
+        # The recipient is cut to the width: a wider terminal shows more of it. (A pane
+        # coming to the front is told its size again: the same width changes nothing.)
+        if self.duties and self._width() != self._filled_width:
             self._fill()
 
     # ------------------------------------------------------------------ reading
@@ -201,7 +204,7 @@ class ObligationsPanel(ReadingPanel):
         duties = self.query_one("#duties", OptionList)
         current = self.current()
         now = self._now()
-        width = self._width()
+        width = self._filled_width = self._width()
         prompts = {d.obligation.rule: duty_prompt(d, now, lang, width) for d in self.duties}
         self._prompts = {rule: p.plain for rule, p in prompts.items()}
         duties.set_options(Option(prompt, id=rule) for rule, prompt in prompts.items())

@@ -84,23 +84,29 @@ class IncidentRow:
         return (self.final, due, -rank, -self.opened_at.timestamp(), self.id)
 
 
-def load_rows(ws: Workspace, *, deadlines: bool = True) -> list[IncidentRow]:
+def load_rows(ws: Workspace, *, deadlines: bool = True, states: list[IncidentState] | None = None) -> list[IncidentRow]:
     """Every incident of the workspace (live and drill, open and closed), most urgent first.
 
     Args:
         deadlines: ask for each open incident's next deadline; without, rows come back at
             once with ``deadline_known`` false (see :func:`with_deadlines`).
+        states: every incident, if already read (else read here).
     """
     wall = ws.clock.now()
-    states = ws.incidents.list(mode=None, include_closed=True)
+    states = ws.incidents.list(mode=None, include_closed=True) if states is None else states
     due = next_deadlines(ws, [s for s in states if not s.final]) if deadlines else {}
     rows = [_row(ws, state, wall, due.get(state.id), deadlines) for state in states]
     return sorted(rows, key=IncidentRow.sort_key)
 
 
-def with_deadlines(ws: Workspace, rows: list[IncidentRow]) -> list[IncidentRow]:
-    """The rows with their next deadlines filled in, re-sorted (the second half of a load)."""
-    due = next_deadlines(ws, ws.incidents.list(mode=None, include_closed=False))
+def with_deadlines(ws: Workspace, rows: list[IncidentRow], states: list[IncidentState] | None = None) -> list[IncidentRow]:
+    """The rows with their next deadlines filled in, re-sorted (the second half of a load).
+
+    Args:
+        states: the incidents the rows were made from, if at hand (else the open ones are read again).
+    """
+    open_states = [s for s in states if not s.final] if states is not None else ws.incidents.list(mode=None)
+    due = next_deadlines(ws, open_states)
     out = [r if r.final else replace(r, deadline=due.get(r.id), deadline_known=True) for r in rows]
     return sorted(out, key=IncidentRow.sort_key)
 

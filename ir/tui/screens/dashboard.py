@@ -94,11 +94,12 @@ class DashboardScreen(Screen[None]):
         worker = get_current_worker()
         try:
             with self.app.open_workspace() as ws:
-                rows = load_rows(ws, deadlines=False)
+                states = ws.incidents.list(mode=None, include_closed=True)
+                rows = load_rows(ws, deadlines=False, states=states)
                 if worker.is_cancelled:
                     return
                 self.post_message(self.Loaded(rows, complete=False))
-                rows = with_deadlines(ws, rows)
+                rows = with_deadlines(ws, rows, states)
         except IrError as exc:
             self.post_message(ActionFailed("list incidents", str(exc), type(exc).__name__, refresh=False))
             return

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ir.clock import format_fact_time, parse_instant
 from ir.engine.catalog import display_path
@@ -25,7 +25,7 @@ from ir.engine.commands import MAX_TEXT, NewEvent, check_text
 from ir.engine.service import Expect, ReactorContext
 from ir.engine.state import IncidentState
 from ir.errors import ContentError, ContentErrors, InvalidInput, NotFound, Refused, one_line
-from ir.obligations import describe, engine  # noqa: F401  (describe: timeline text registration)
+from ir.obligations import deadlines, describe, engine  # noqa: F401  (describe: timeline text registration)
 from ir.obligations.engine import Obligation
 from ir.obligations.facts import Facts, read_facts, read_time
 from ir.obligations.status import NextDeadline, Outcome, Tracked, track_all
@@ -174,20 +174,7 @@ class ObligationService:
 
         Each countdown runs on its incident's own clock (a drill's scenario time).
         """
-        with self.ws.store.read() as conn:
-            soonest = obligationdb.soonest_open_duties(conn, [s.id for s in states])
-        out: dict[str, NextDeadline] = {}
-        for state in states:
-            duty = soonest.get(state.id)
-            if duty is None:
-                continue
-            at = duty["due_at"] if duty["legal"] else duty["target_at"]
-            remaining = int((parse_instant(at) - self.ws.clock_for(state).now()).total_seconds())
-            kind: Literal["legal", "target"] = "legal" if duty["legal"] else "target"
-            out[state.id] = NextDeadline(
-                duty["rule"], duty["recipient_name"], duty["citation"], at, kind, remaining, duty["verified"]
-            )
-        return out
+        return deadlines.next_deadlines(self.ws, states)
 
     def fulfil(
         self, incident_id: str, rule: str, at: str | dt.datetime | None = None, note: str | None = None,

@@ -144,9 +144,12 @@ def _row(ws: Workspace, state: IncidentState, wall: dt.datetime, deadline: Deadl
 
 
 def next_deadlines(ws: Workspace, states: list[IncidentState]) -> dict[str, Deadline | None]:
-    """Each incident's soonest unmet deadline, asked of the obligations service in one go."""
+    """Each incident's soonest unmet deadline, read in one go (without loading the rules: the
+    dashboard's first full screen waits for this)."""
+    from ir.obligations.deadlines import next_deadlines as soonest
+
     try:
-        found = ws.obligations.next_deadlines(states)
+        found = soonest(ws, states)
     except IrError:
         return {}
     return {incident_id: deadline_of(duty) for incident_id, duty in found.items()}

@@ -224,8 +224,7 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, f
         return check
 
     def warmed() -> bool:
-        return (app.warmed is not None and app.warmed.is_finished and app.is_screen_installed("incident")
-                and app.get_screen("incident").is_mounted)
+        return app.warmed is not None and app.warmed.is_finished and app.prebuilt
 
     async with app.run_test(size=(80, 24)) as pilot:
         while not (isinstance(app.screen, DashboardScreen) and app.screen.complete):

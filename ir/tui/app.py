@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Callable
@@ -26,6 +27,10 @@ T = TypeVar("T")
 
 INCIDENT_SCREEN = "incident"
 """The name the incident view is installed under: it is built once and reused."""
+
+PREBUILD_PAUSE = 0.05
+"""Seconds between the steps of building the incident view ahead (a key pressed meanwhile
+is handled first)."""
 
 GC_THRESHOLDS = (20_000, 50, 100)
 """Garbage-collector thresholds while the app runs. Drawing a screen allocates tens of
@@ -67,6 +72,8 @@ class IrApp(App[None]):
         dashboard shows (see ``ir.tui.warm``); off only to measure or test the launch alone."""
         self.warmed: Worker[int] | None = None
         """The warm-up worker, once started (it starts once per app)."""
+        self.prebuilt = False
+        """Whether the incident view has been built ahead with every pane and laid out."""
         self.sub_title = f"{ws.actor} · {ws.store.path.name}"
         self._seen_version: int | None = None
         self._poll_failed = False
@@ -137,11 +144,15 @@ class IrApp(App[None]):
         """Build the incident view, every pane of it, and lay it out, while the dashboard
         waits for a key, showing the incident under the cursor: the first incident opened
         is then shown, not built, and each pane the first time it is asked for (building
-        and laying out takes several times longer than showing). Textual builds a screen
-        when it is first pushed; its own ``_get_screen`` (the step of ``push_screen`` that
-        does so) builds it unseen, and a screen's ``_refresh_layout`` lays out one that is
-        not showing without drawing it. Textual is pinned exactly (``pyproject.toml``);
-        ``tests/tui/test_warm_up.py`` runs this path."""
+        and laying out takes several times longer than showing). The view comes first, then
+        one pane at a time with a pause between, so that a key pressed meanwhile waits for
+        one step at most; a responder who opens the view before the end has the rest built
+        as before, when first shown.
+
+        Textual builds a screen when it is first pushed; its own ``_get_screen`` (the step
+        of ``push_screen`` that does so) builds it unseen, and a screen's
+        ``_refresh_layout`` lays out one that is not showing without drawing it. Textual is
+        pinned exactly (``pyproject.toml``); ``tests/tui/test_warm_up.py`` runs this path."""
         from ir.tui.screens.dashboard import DashboardScreen
         from ir.tui.screens.incident import IncidentScreen
 
@@ -149,15 +160,23 @@ class IrApp(App[None]):
         first = dashboard.first_id() if isinstance(dashboard, DashboardScreen) else None
         if first is None or self.is_screen_installed(INCIDENT_SCREEN):
             return
-        self.install_screen(IncidentScreen(first, every_pane=True), INCIDENT_SCREEN)
+        self.install_screen(IncidentScreen(first), INCIDENT_SCREEN)
         screen, mounted = self._get_screen(INCIDENT_SCREEN)
+        assert isinstance(screen, IncidentScreen)
 
-        async def lay_out() -> None:
+        async def build_the_rest() -> None:
             await mounted
-            if not screen.is_current:
+            for spec in screen.unbuilt():
+                await asyncio.sleep(PREBUILD_PAUSE)  # keys pressed meanwhile go first
+                if screen.opened:
+                    return  # in use: what is left is built when first shown
+                await screen.build_pane(spec)
+            await asyncio.sleep(PREBUILD_PAUSE)
+            if not screen.opened:
                 screen._refresh_layout(self.size)
+            self.prebuilt = True
 
-        self.run_worker(lay_out(), group="prebuild", exit_on_error=False)
+        self.run_worker(build_the_rest(), group="prebuild", exit_on_error=False)
 
     def show_incident(self, incident_id: str) -> None:
         """Open an incident's view. The view is built on first use and kept: the next incident

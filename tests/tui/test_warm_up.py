@@ -29,7 +29,7 @@ def loaded():
     return {m for m in sys.modules if m.startswith(WATCHED)}
 
 async def walk(pilot):
-    while app.warmed is None or app.warmed.is_running or not app.is_screen_installed("incident"):
+    while not app.prebuilt:
         await asyncio.sleep(0.02)
     await pilot.pause()
     prebuilt = app.get_screen("incident")
@@ -120,9 +120,7 @@ async def _incident_shot(app: IrApp, ahead: bool) -> list[str]:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         if ahead:
-            await wait_until(pilot, lambda: app.is_screen_installed("incident") and app.get_screen("incident").is_mounted,
-                             timeout=20)
-            await pilot.pause(0.2)  # laid out unseen
+            await wait_until(pilot, lambda: app.prebuilt, timeout=20)
         await pilot.press("enter")
         await settle(pilot)
         no_blink(app)

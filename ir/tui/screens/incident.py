@@ -53,7 +53,6 @@ class IncidentScreen(Screen[None]):
 
     Args:
         incident_id: the incident to show.
-        every_pane: build every pane now (see :attr:`every_pane`).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -72,12 +71,9 @@ class IncidentScreen(Screen[None]):
 
     app: IrApp  # type: ignore[assignment]
 
-    def __init__(self, incident_id: str, *, every_pane: bool = False) -> None:
+    def __init__(self, incident_id: str) -> None:
         super().__init__()
         self.incident_id = incident_id
-        self.every_pane = every_pane
-        """Build every pane at once (when the view is built ahead, before anyone waits for
-        it), not each when first shown."""
         self.view: dict[str, Any] | None = None
         self.playbook: Playbook | None = None
         self.active = panels()[0].id
@@ -98,11 +94,10 @@ class IncidentScreen(Screen[None]):
         yield Static("", id="incident-bar")
         yield Static(tr(EXERCISE_BANNER, lang), id="exercise-banner")
         yield PaneBar(id="pane-bar")
-        # Unless built ahead, only the first pane is built now: the others are built when
-        # first shown, which keeps opening an incident quick.
+        # Only the first pane is built now: the others are built when first shown (or
+        # ahead, see IrApp._prebuild), which keeps opening an incident quick.
         with ContentSwitcher(id="panes", initial=f"pane-{self.active}"):
-            for spec in panels() if self.every_pane else panels()[:1]:
-                yield self._build(spec)
+            yield self._build(panels()[0])
         yield KeyBar()
 
     def _build(self, spec: PanelSpec) -> IncidentPanel:
@@ -168,15 +163,7 @@ class IncidentScreen(Screen[None]):
     async def show_panel(self, panel_id: str) -> IncidentPanel:
         """Bring the pane ``panel_id`` to the front, building it on first show, and return it."""
         found = [p for p in self._panels() if p.id == f"pane-{panel_id}"]
-        if found:
-            panel = found[0]
-        else:
-            spec = next(s for s in panels() if s.id == panel_id)
-            panel = self._build(spec)
-            panel.display = False
-            await self.query_one("#panes", ContentSwitcher).mount(panel)
-            if self.view is not None and self.playbook is not None:
-                panel.show(self.view, self.playbook)
+        panel = found[0] if found else await self.build_pane(next(s for s in panels() if s.id == panel_id))
         if isinstance(panel, ReadingPanel) and (ready := panel.read_ahead()) is not None:
             # Filled in before it shows, if its read is quick (a locked workspace is not).
             with suppress(TimeoutError):
@@ -185,6 +172,20 @@ class IncidentScreen(Screen[None]):
         if self.focused is None or panel not in self.focused.ancestors:
             panel.focus_first()
         return panel
+
+    async def build_pane(self, spec: PanelSpec) -> IncidentPanel:
+        """Build the pane ``spec`` (hidden) and show it the incident."""
+        panel = self._build(spec)
+        panel.display = False
+        await self.query_one("#panes", ContentSwitcher).mount(panel)
+        if self.view is not None and self.playbook is not None:
+            panel.show(self.view, self.playbook)
+        return panel
+
+    def unbuilt(self) -> list[PanelSpec]:
+        """The panes not built yet."""
+        built = {p.id for p in self._panels()}
+        return [s for s in panels() if f"pane-{s.id}" not in built]
 
     def _show_pane_bar(self) -> None:
         lang = self.app.ws.lang

@@ -233,10 +233,14 @@ async def key_latencies(db: Path, repeats: int) -> dict[str, list[tuple[float, f
         dashboard = app.screen
         table = dashboard.query_one("#live", IncidentTable)
         # At once, while the app loads the incident view ahead in the background.
+        view_built: float | None = None
         while not warmed():
             row = table.cursor_row
             await press("dashboard: move the cursor while loading ahead", "down", lambda r=row: table.cursor_row == r + 1)
-        results["loading ahead, from the full screen to done"] = [((time.perf_counter() - complete) * 1000, 0.0)]
+            if view_built is None and app.is_screen_installed("incident") and app.get_screen("incident").is_mounted:
+                view_built = (time.perf_counter() - complete) * 1000
+        results["loading ahead: view built, ms after full screen"] = [(view_built or 0.0, 0.0)]
+        results["loading ahead: all done, ms after full screen"] = [((time.perf_counter() - complete) * 1000, 0.0)]
         await pilot.pause()
         for _ in range(repeats):
             row = table.cursor_row

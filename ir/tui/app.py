@@ -13,6 +13,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ir.clock import Clock
@@ -74,6 +75,7 @@ class IrApp(App[None]):
         """The warm-up worker, once started (it starts once per app)."""
         self.prebuilt = False
         """Whether the incident view has been built ahead with every pane and laid out."""
+        self._view_built: AwaitMount | None = None
         self.sub_title = f"{ws.actor} · {ws.store.path.name}"
         self._seen_version: int | None = None
         self._poll_failed = False
@@ -134,40 +136,50 @@ class IrApp(App[None]):
         from ir.tui import warm
 
         worker = get_current_worker()
+
+        def view_ready() -> None:
+            if incident_id is not None and not worker.is_cancelled:
+                self.call_from_thread(self._prebuild_view, incident_id)
+
         try:
             with self.open_workspace() as ws:
-                return warm.run(ws, incident_id, lambda: worker.is_cancelled)
+                return warm.run(ws, incident_id, lambda: worker.is_cancelled, view_ready)
         except IrError:
             return 0  # the workspace cannot be opened now: the screens will say so
 
-    def _prebuild(self) -> None:
-        """Build the incident view, every pane of it, and lay it out, while the dashboard
-        waits for a key, showing the incident under the cursor: the first incident opened
-        is then shown, not built, and each pane the first time it is asked for (building
-        and laying out takes several times longer than showing). The view comes first, then
-        one pane at a time with a pause between, so that a key pressed meanwhile waits for
-        one step at most; a responder who opens the view before the end has the rest built
-        as before, when first shown.
+    def _prebuild_view(self, incident_id: str) -> None:
+        """Build the incident view ahead, unseen, showing ``incident_id`` (the incident
+        under the dashboard's cursor), as soon as its code is loaded: the first incident
+        opened is then shown, not built (building takes several times longer than
+        showing). Its other panes follow once loading ahead is done (:meth:`_prebuild_panes`).
 
         Textual builds a screen when it is first pushed; its own ``_get_screen`` (the step
-        of ``push_screen`` that does so) builds it unseen, and a screen's
-        ``_refresh_layout`` lays out one that is not showing without drawing it. Textual is
-        pinned exactly (``pyproject.toml``); ``tests/tui/test_warm_up.py`` runs this path."""
-        from ir.tui.screens.dashboard import DashboardScreen
+        of ``push_screen`` that does so) builds it without showing it. Textual is pinned
+        exactly (``pyproject.toml``); ``tests/tui/test_warm_up.py`` runs this path."""
         from ir.tui.screens.incident import IncidentScreen
 
-        dashboard = self.screen_stack[0]
-        first = dashboard.first_id() if isinstance(dashboard, DashboardScreen) else None
-        if first is None or self.is_screen_installed(INCIDENT_SCREEN):
+        if self.is_screen_installed(INCIDENT_SCREEN):
+            return  # a responder opened an incident first
+        self.install_screen(IncidentScreen(incident_id), INCIDENT_SCREEN)
+        self._view_built = self._get_screen(INCIDENT_SCREEN)[1]
+
+    def _prebuild_panes(self) -> None:
+        """Add the view's other panes, one at a time with a pause between (a key pressed
+        meanwhile goes first), then lay the view out at the terminal's size (the screen's
+        own ``_refresh_layout``, which draws nothing for a screen not showing), so that each
+        pane shows at once the first time it is asked for. A responder who opens the view
+        before the end has the rest built when first shown."""
+        from ir.tui.screens.incident import IncidentScreen
+
+        mounted = self._view_built
+        if mounted is None:
             return
-        self.install_screen(IncidentScreen(first), INCIDENT_SCREEN)
-        screen, mounted = self._get_screen(INCIDENT_SCREEN)
-        assert isinstance(screen, IncidentScreen)
+        screen = self.get_screen(INCIDENT_SCREEN, IncidentScreen)
 
         async def build_the_rest() -> None:
             await mounted
             for spec in screen.unbuilt():
-                await asyncio.sleep(PREBUILD_PAUSE)  # keys pressed meanwhile go first
+                await asyncio.sleep(PREBUILD_PAUSE)
                 if screen.opened:
                     return  # in use: what is left is built when first shown
                 await screen.build_pane(spec)
@@ -264,7 +276,7 @@ class IrApp(App[None]):
             self.notify(f"internal error in {event.worker.name}: {type(error).__name__}: {error}",
                         title=tr("Something went wrong", self.ws.lang), severity="error", timeout=10)
         elif event.worker is self.warmed and event.state == WorkerState.SUCCESS:
-            self._prebuild()
+            self._prebuild_panes()
 
     def report_error(self, what: str, exc: IrError) -> None:
         """Show an error raised on the UI thread (a read that failed) and carry on."""

@@ -23,38 +23,51 @@ from ir.errors import IrError
 if TYPE_CHECKING:
     from ir.workspace import Workspace
 
-VIEW_MODULES = (
-    "ir.tui.screens.incident",
-    "ir.tui.widgets.work_panel",
+VIEW_MODULES = ("ir.tui.screens.incident", "ir.tui.widgets.work_panel")
+"""The incident view with its first pane (what opening an incident needs)."""
+
+PANE_MODULES = (
     "ir.tui.widgets.timeline_panel",
     "ir.tui.widgets.obligations_panel",
     "ir.tui.widgets.notices_panel",
     "ir.tui.widgets.report_panel",
     "ir.tui.screens.confirm",
 )
-"""The incident view and its panes (each pane's module is otherwise imported when first shown)."""
+"""The other panes and the confirmation dialog (each otherwise imported when first shown)."""
+
+VIEW_READY = object()
+"""Marks the point in :func:`steps` after which the incident view can be built quickly."""
 
 
-def steps(ws: Workspace, incident_id: str | None) -> Iterator[Callable[[], object]]:
+def steps(ws: Workspace, incident_id: str | None) -> Iterator[Callable[[], object] | object]:
     """The warm-up, in the order a responder meets it, one short step at a time (the app
-    waits for the step under way when it quits)."""
+    waits for the step under way when it quits): the incident view first (then
+    :data:`VIEW_READY`), then its other panes, then every notice template."""
     from ir.tui import data
 
     for module in VIEW_MODULES:
-        yield lambda m=module: importlib.import_module(m)  # type: ignore[misc]
+        yield lambda m=module: importlib.import_module(m)
     if incident_id is not None:
         yield lambda: _view(ws, incident_id)
+    yield VIEW_READY
+    for module in PANE_MODULES:
+        yield lambda m=module: importlib.import_module(m)
+    if incident_id is not None:
         yield lambda: data.load_timeline(ws, incident_id)
         yield lambda: ws.obligations.for_incident(incident_id)
     catalog = ws.notices.catalog
     for entry in catalog.entries():  # each template checked, as the notices pane lists them
-        yield lambda path=entry.path: catalog.load(path)  # type: ignore[misc]
+        yield lambda path=entry.path: catalog.load(path)
     if incident_id is not None:
         yield lambda: _notices(ws, incident_id)
 
 
-def run(ws: Workspace, incident_id: str | None, cancelled: Callable[[], bool]) -> int:
-    """Run the steps until done or ``cancelled()``; return how many ran.
+def run(
+    ws: Workspace, incident_id: str | None, cancelled: Callable[[], bool],
+    view_ready: Callable[[], object] | None = None,
+) -> int:
+    """Run the steps until done or ``cancelled()``; return how many ran. ``view_ready`` is
+    called (on this thread) when the incident view's part is done.
 
     A step that fails on the workspace (a locked database, a broken template folder) is
     skipped: the pane that needs it reports the problem when it reads for itself."""
@@ -63,8 +76,12 @@ def run(ws: Workspace, incident_id: str | None, cancelled: Callable[[], bool]) -
         for step in steps(ws, incident_id):
             if cancelled():
                 break
+            if step is VIEW_READY:
+                if view_ready is not None:
+                    view_ready()
+                continue
             try:
-                step()
+                step()  # type: ignore[operator]
             except IrError:
                 pass
             done += 1

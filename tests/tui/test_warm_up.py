@@ -47,6 +47,11 @@ print(app.run(headless=True, size=(80, 24), auto_pilot=walk))
 """
 
 
+def _count(steps: object) -> int:
+    """The steps that do something (not the marker between the view and the rest)."""
+    return sum(1 for step in steps if step is not warm.VIEW_READY)  # type: ignore[attr-defined]
+
+
 def test_after_the_warm_up_opening_an_incident_and_its_panes_loads_no_more_code(ws: Workspace) -> None:
     """The first incident opened is shown in a view built ahead, and its panes find their
     code and the template engine loaded: nothing of ir or its heavy libraries is imported
@@ -58,16 +63,18 @@ def test_after_the_warm_up_opening_an_incident_and_its_panes_loads_no_more_code(
     import json
 
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["warmed"] == len(list(warm.steps(ws, incident)))
+    assert result["warmed"] == _count(warm.steps(ws, incident))
     assert result["same_view"] is True and result["shown"] == incident
     assert result["new"] == []
 
 
 def test_a_warm_up_that_meets_errors_carries_on_and_one_cancelled_stops(ws: Workspace) -> None:
     # An incident that is not there: each step that reads it fails on the workspace, and is skipped.
-    steps = list(warm.steps(ws, "INC-2026-9999"))
-    assert warm.run(ws, "INC-2026-9999", lambda: False) == len(steps)
-    assert warm.run(ws, None, lambda: False) == len(list(warm.steps(ws, None))) < len(steps)
+    steps = _count(warm.steps(ws, "INC-2026-9999"))
+    ready: list[bool] = []
+    assert warm.run(ws, "INC-2026-9999", lambda: False, lambda: ready.append(True)) == steps
+    assert ready == [True]
+    assert warm.run(ws, None, lambda: False) == _count(warm.steps(ws, None)) < steps
     assert warm.run(ws, "INC-2026-9999", lambda: True) == 0
 
 

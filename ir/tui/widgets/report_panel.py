@@ -58,8 +58,9 @@ class ReportPanel(ReadingPanel):
     def reset(self, incident_id: str) -> None:
         """Forget the report shown."""
         super().reset(incident_id)
+        if self.markdown:  # (a report never read still shows the placeholder: rebuilding it costs)
+            self.query_one("#report", Markdown).update(f"*{tr('Rendering the report…', self.app.ws.lang)}*")
         self.markdown = ""
-        self.query_one("#report", Markdown).update(f"*{tr('Rendering the report…', self.app.ws.lang)}*")
 
     def choose(self, kind: str) -> None:
         """Show the report ``kind`` (``postmortem`` or ``compliance``)."""

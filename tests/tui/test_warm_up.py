@@ -143,3 +143,12 @@ async def test_a_view_built_ahead_shows_what_a_view_built_on_demand_shows(
     ahead = await _incident_shot(app_factory(), ahead=True)
     assert any("Bucket exposed" in line for line in on_demand)
     assert ahead == on_demand
+
+
+def test_loading_ahead_writes_nothing(ws: Workspace) -> None:
+    incident = open_incident(ws, "Bucket exposed", facts={"aware_at": "now", "breach_confirmed": "yes",
+                                                          "subjects": "CN=100", "affected_count": "100"})
+    before = ws.store.data_version()
+    with Workspace(ws.store.path, clock=ws.clock, actor="bob", lang="en", create=False) as other:
+        assert warm.run(other, incident, lambda: False) == _count(warm.steps(other, incident))
+    assert ws.store.data_version() == before  # no other connection committed anything

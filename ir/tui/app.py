@@ -139,7 +139,10 @@ class IrApp(App[None]):
 
         def view_ready() -> None:
             if incident_id is not None and not worker.is_cancelled:
-                self.call_from_thread(self._prebuild_view, incident_id)
+                try:
+                    self.call_from_thread(self._prebuild_view, incident_id)
+                except RuntimeError:
+                    pass  # the app is closing: nothing to build
 
         try:
             with self.open_workspace() as ws:

@@ -124,9 +124,13 @@ class ReadingPanel(IncidentPanel):
         if self.view is None or self.view["seq"] == self.loaded_seq:
             return None
         seq = self.view["seq"]
-        if self._ahead is None or self._ahead[1] != seq or self._ahead[0].is_finished:
+        if self._ahead is None or not self._reading(seq):
             self._ahead = (self.load(seq), seq, asyncio.Event())
         return self._ahead[2]
+
+    def _reading(self, seq: int) -> bool:
+        """Whether a read of version ``seq`` started by :meth:`read_ahead` is under way."""
+        return self._ahead is not None and self._ahead[1] == seq and not self._ahead[0].is_finished
 
     def show(self, view: dict[str, Any], pb: Playbook) -> None:
         """Read again when the incident moved on, if the pane shows."""
@@ -138,10 +142,8 @@ class ReadingPanel(IncidentPanel):
         """Read what changed while the pane was hidden (a hidden pane reads nothing), unless
         that read is under way already (:meth:`read_ahead`)."""
         super().activated()
-        if self.view is not None and self.view["seq"] != self.loaded_seq:
-            ahead = self._ahead
-            if ahead is None or ahead[1] != self.view["seq"] or ahead[0].is_finished:
-                self.load(self.view["seq"])
+        if self.view is not None and self.view["seq"] != self.loaded_seq and not self._reading(self.view["seq"]):
+            self.load(self.view["seq"])
 
     def reload(self) -> None:
         """Read again now (what is read changed, not the incident)."""

@@ -367,10 +367,26 @@ ZH_CN: dict[str, str] = {
         "发送前请设置事实 notice_sender（通知函的发件地址）。",
     "the drill outbox {folder} (nothing reaches real people)": "演练发件箱 {folder}（不会发给真实的人）",
     "Write the mail server as HOST:PORT, e.g. mail.example.com:587": "请按 主机:端口 填写邮件服务器，例如 mail.example.com:587",
-    "the mail server {server}": "邮件服务器 {server}",
-    "Send {template}: mail server": "发送 {template}：邮件服务器",
-    "The mail server the notices go through. The next step asks before anything is sent.":
-        "通知函经由的邮件服务器。下一步会在发送前再次确认。",
+    "Write the mail server, a space, then the CA file: mail.example.com:587 /etc/ir/relay-ca.pem":
+        "请先写邮件服务器，空一格，再写 CA 文件：mail.example.com:587 /etc/ir/relay-ca.pem",
+    "No such CA file: {path}": "找不到 CA 文件：{path}",
+    "the mail server {server}, unencrypted": "邮件服务器 {server}（未加密）",
+    "the mail server {server} over STARTTLS, its certificate checked against {cafile}":
+        "邮件服务器 {server}（STARTTLS，按 {cafile} 校验其证书）",
+    "the mail server {server} over STARTTLS, its certificate checked against this host's trusted CAs":
+        "邮件服务器 {server}（STARTTLS，按本机信任的 CA 校验其证书）",
+    "STARTTLS: the server's certificate checked against this host's trusted CAs":
+        "STARTTLS：按本机信任的 CA 校验服务器证书",
+    "STARTTLS: the certificate checked against a CA file you name (a relay with its own CA)":
+        "STARTTLS：按你指定的 CA 文件校验证书（使用自有 CA 的中继）",
+    "Unencrypted: only for a relay on this host or on a network you trust":
+        "不加密：仅限本机或可信网络中的中继",
+    "The mail server and the CA file, e.g. mail.example.com:587 /etc/ir/relay-ca.pem":
+        "邮件服务器和 CA 文件，例如 mail.example.com:587 /etc/ir/relay-ca.pem",
+    "The mail server as HOST:PORT, e.g. mail.example.com:587": "邮件服务器，按 主机:端口 填写，例如 mail.example.com:587",
+    "Send {template}: the mail server": "发送 {template}：邮件服务器",
+    "How the connection to the mail server is protected. The next step asks before anything is sent.":
+        "选择与邮件服务器之间连接的保护方式。下一步会在发送前再次确认。",
     "HOST:PORT": "主机:端口",
     "Send {template} to {people} people through {where}, from {sender}. {release}. Sent notices cannot be "
     "recalled.": "经由{where}向 {people} 人发送 {template}，发件人 {sender}。{release}。已发送的通知无法撤回。",

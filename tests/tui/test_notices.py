@@ -13,10 +13,11 @@ from ir.notices.keys import generate, write_key_file
 from ir.tui import IrApp
 from ir.tui.screens.confirm import ConfirmScreen
 from ir.tui.screens.incident import IncidentScreen
+from ir.tui.screens.pick_text import PickTextScreen
 from ir.tui.screens.text import TextScreen
-from ir.tui.widgets.notices_panel import NoticesPanel
+from ir.tui.widgets.notices_panel import CA_FILE, PLAIN, STARTTLS, NoticesPanel
 from ir.workspace import Workspace
-from tests.notices.conftest import FACTS, PEOPLE, Mailbox, mailbox, write_people  # noqa: F401 (a fixture)
+from tests.notices.conftest import FACTS, PEOPLE, Mailbox, approve_release, mailbox, write_people  # noqa: F401 (a fixture)
 
 from .helpers import enter_text, open_in_app, open_incident, settle, wait_until
 
@@ -183,13 +184,11 @@ async def test_send_needs_an_approval_from_someone_else_then_goes_to_the_mail_se
         panel = await _notices(pilot, incident, "gdpr-individual-en")
         await pilot.press("s")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        await enter_text(pilot, app.screen.query_one("#reason", Input), box.address)
-        await settle(pilot)
+        await _server(pilot, app, PLAIN, box.address)  # the test server listens on loopback
         confirm = app.screen
         assert isinstance(confirm, ConfirmScreen) and confirm.danger
         assert confirm.heading == "Send gdpr-individual-en to 1 people"
-        assert f"to 1 people through the mail server {box.address}, from privacy@example.com" in confirm.body
+        assert f"to 1 people through the mail server {box.address}, unencrypted, from privacy@example.com" in confirm.body
         assert "release approved by bob (dpo)" in confirm.body
         await pilot.press("ctrl+y")
         await settle(pilot)
@@ -199,6 +198,68 @@ async def test_send_needs_an_approval_from_someone_else_then_goes_to_the_mail_se
         assert "1 sent, 0 failed, 0 still queued" in str(panel.query_one("#notice-run-label").render())
     assert box.per_recipient() == {"anna@example.de": 1}
     assert [e.payload["sent"] for e in ws.incidents.timeline(incident) if e.kind == "notices.sent"] == [1]
+
+
+async def _server(pilot: Pilot[None], app: IrApp, how: str, text: str) -> None:
+    """In the send dialog, choose how the connection is protected, then type the server."""
+    dialog = app.screen
+    assert isinstance(dialog, PickTextScreen)
+    choices = dialog.query_one("#choices", OptionList)
+    choices.highlighted = choices.get_option_index(how)
+    await pilot.press("enter")
+    await enter_text(pilot, dialog.query_one("#text", Input), text)
+    await settle(pilot)
+
+
+async def test_send_over_starttls_checks_the_server_s_certificate(
+    ws: Workspace, tmp_path: Path, app_factory: Callable[..., IrApp], mailbox: Callable[..., Mailbox]  # noqa: F811
+) -> None:
+    """A relay that requires STARTTLS, with a certificate of its own CA: against this host's
+    CAs the send stops and says why, nothing sent; against the relay's CA file it goes."""
+    import ssl
+
+    from tests.notices.test_delivery import self_signed
+
+    incident = _incident(ws, tmp_path, {**FACTS, "notice_sender": "privacy@example.com"})
+    approve_release(ws, incident, "gdpr-individual-en", tmp_path / "out")
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = mailbox(tls_context=context, require_starttls=True)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await _notices(pilot, incident, "gdpr-individual-en")
+        await pilot.press("s")
+        await settle(pilot)
+        dialog = app.screen
+        await _server(pilot, app, CA_FILE, box.address)  # the CA file missing: the dialog says so
+        assert app.screen is dialog
+        assert "a space, then the CA file" in str(dialog.query_one("#text-label").render())
+        await enter_text(pilot, dialog.query_one("#text", Input), f"{box.address} {tmp_path / 'nope.pem'}")
+        await settle(pilot)
+        assert app.screen is dialog and "No such CA file" in str(dialog.query_one("#text-label").render())
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await pilot.press("s")
+        await settle(pilot)
+        await _server(pilot, app, STARTTLS, box.address)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert f"the mail server {box.address} over STARTTLS, its certificate checked against this host's" in confirm.body
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: panel.running is None, timeout=10)
+        assert box.received == []
+        assert any("TLS" in m for m in _messages(app)), _messages(app)
+
+        await pilot.press("s")
+        await settle(pilot)
+        await _server(pilot, app, CA_FILE, f"{box.address} {cert}")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen) and f"checked against {cert}" in confirm.body
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: panel.running is None, timeout=10)
+    assert box.per_recipient() == {"anna@example.de": 1}
 
 
 async def test_without_the_data_key_the_pane_says_so_and_keeps_running(

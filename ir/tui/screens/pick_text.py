@@ -25,6 +25,8 @@ class PickTextScreen(ModalScreen[tuple[str, str] | None]):
         placeholder: the text box's placeholder.
         prompt: for a chosen option id, the line shown over the box and the text it starts with.
         suggestions: texts the box offers to complete (people's names, say).
+        check: for an option id and the text typed, what is wrong with it (None when it will
+            do); the dialog stays open and says so.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -39,8 +41,10 @@ class PickTextScreen(ModalScreen[tuple[str, str] | None]):
         placeholder: str,
         prompt: Callable[[str], tuple[str, str]],
         suggestions: list[str] | None = None,
+        check: Callable[[str, str], str | None] | None = None,
     ) -> None:
         super().__init__()
+        self.check = check
         self.heading = title
         self.options = options
         self.hint = hint
@@ -78,8 +82,14 @@ class PickTextScreen(ModalScreen[tuple[str, str] | None]):
         if self.chosen is None:
             self.query_one("#choices", OptionList).focus()
             return
-        if event.value.strip():
-            self.dismiss((self.chosen, event.value.strip()))
+        text = event.value.strip()
+        if not text:
+            return
+        problem = self.check(self.chosen, text) if self.check is not None else None
+        if problem is not None:
+            self.query_one("#text-label", Label).update(problem)
+            return
+        self.dismiss((self.chosen, text))
 
     def action_cancel(self) -> None:
         """Change nothing."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,7 +20,7 @@ from textual.widgets import Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ir.errors import IrError
+from ir.errors import InvalidInput, IrError
 from ir.tui.data import NoticeChoice, NoticeDetail, NoticesSnapshot, load_notice, load_notices
 from ir.tui.labels import tr
 from ir.tui.messages import ActionFailed, Committed
@@ -41,6 +42,60 @@ NO_KEY = ("No data key is configured: letters to people cannot be previewed, ren
 
 DELIVERY = {"queued": "queued", "sending": "unconfirmed", "sent": "sent", "failed": "failed"}
 """Delivery statuses as the pane names them (a notice "sending" when a run stopped is unconfirmed)."""
+
+STARTTLS, CA_FILE, PLAIN = "starttls", "starttls-ca", "plain"
+SECURITY = {
+    STARTTLS: "STARTTLS: the server's certificate checked against this host's trusted CAs",
+    CA_FILE: "STARTTLS: the certificate checked against a CA file you name (a relay with its own CA)",
+    PLAIN: "Unencrypted: only for a relay on this host or on a network you trust",
+}
+"""How the connection to the mail server is protected, as the send dialog offers it (the
+command line's ``--starttls`` and ``--cafile``)."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The mail server a send goes through, and how the connection is protected."""
+
+    server: str
+    starttls: bool
+    cafile: str | None = None
+
+    def describe(self, lang: str) -> str:
+        """Where the notices go, as the confirmation says it."""
+        if not self.starttls:
+            return tr("the mail server {server}, unencrypted", lang, server=self.server)
+        if self.cafile:
+            return tr("the mail server {server} over STARTTLS, its certificate checked against {cafile}", lang,
+                      server=self.server, cafile=self.cafile)
+        return tr("the mail server {server} over STARTTLS, its certificate checked against this host's trusted CAs",
+                  lang, server=self.server)
+
+
+def connection_of(how: str, text: str, lang: str) -> Connection:
+    """The connection ``how`` (a key of :data:`SECURITY`) to the server typed in ``text``
+    (``HOST:PORT``, then a CA file for :data:`CA_FILE`).
+
+    Raises:
+        InvalidInput: what is wrong with the text, in the display language.
+    """
+    from ir.notices.delivery import Server
+
+    parts = text.split()
+    if how == CA_FILE and len(parts) != 2:
+        raise InvalidInput(tr("Write the mail server, a space, then the CA file: mail.example.com:587 "
+                              "/etc/ir/relay-ca.pem", lang))
+    if not parts or (how != CA_FILE and len(parts) != 1):
+        raise InvalidInput(tr("Write the mail server as HOST:PORT, e.g. mail.example.com:587", lang))
+    try:
+        Server.parse(parts[0])
+    except IrError:
+        raise InvalidInput(tr("Write the mail server as HOST:PORT, e.g. mail.example.com:587", lang)) from None
+    cafile = parts[1] if how == CA_FILE else None
+    if cafile is not None and not Path(cafile).is_file():
+        raise InvalidInput(tr("No such CA file: {path}", lang, path=cafile))
+    return Connection(parts[0], how != PLAIN, cafile)
+
 
 ID_WIDTH = 24
 AUDIENCE_WIDTH = 11
@@ -513,8 +568,9 @@ class NoticesPanel(ReadingPanel):
         return choice, self.detail.render
 
     def action_send(self) -> None:
-        """Send the highlighted template to each person, after a confirmation naming how many and where."""
-        from ir.tui.screens.confirm import ConfirmScreen
+        """Send the highlighted template to each person, after a confirmation naming how many,
+        through which server and how the connection is protected."""
+        from ir.tui.screens.pick_text import PickTextScreen
 
         choice = self._usable(personal=True)
         if choice is None or self.detail is None or self.view is None:
@@ -539,28 +595,35 @@ class NoticesPanel(ReadingPanel):
             self._confirm_send(choice.id, None, where, sender)
             return
 
-        def check(text: str) -> str | None:
-            from ir.notices.delivery import Server
+        def prompt(how: str) -> tuple[str, str]:
+            if how == CA_FILE:
+                return tr("The mail server and the CA file, e.g. mail.example.com:587 /etc/ir/relay-ca.pem", lang), \
+                    self.smtp
+            return tr("The mail server as HOST:PORT, e.g. mail.example.com:587", lang), self.smtp.split(" ")[0]
 
+        def check(how: str, text: str) -> str | None:
             try:
-                Server.parse(text)
-            except IrError:
-                return tr("Write the mail server as HOST:PORT, e.g. mail.example.com:587", lang)
+                connection_of(how, text, lang)
+            except IrError as exc:
+                return str(exc)
             return None
 
-        def chosen(smtp: str | None) -> None:
-            if smtp:
-                self.smtp = smtp
-                self._confirm_send(choice.id, smtp, tr("the mail server {server}", lang, server=smtp), sender)
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                how, text = answer
+                self.smtp = text
+                connection = connection_of(how, text, lang)
+                self._confirm_send(choice.id, connection, connection.describe(lang), sender)
 
-        screen = ConfirmScreen(self.dialog_title(tr("Send {template}: mail server", lang, template=choice.id)),
-                               tr("The mail server the notices go through. The next step asks before anything "
-                                  "is sent.", lang),
-                               lang=lang, confirm=tr("Next", lang), value=self.smtp, check=check,
-                               reason_prompt=tr("HOST:PORT", lang))
+        options = [Option(tr(label, lang), id=how) for how, label in SECURITY.items()]
+        screen = PickTextScreen(
+            self.dialog_title(tr("Send {template}: the mail server", lang, template=choice.id)), options,
+            hint=tr("How the connection to the mail server is protected. The next step asks before anything is "
+                    "sent.", lang),
+            placeholder=tr("HOST:PORT", lang), prompt=prompt, check=check)
         self.app.push_screen(screen, chosen)
 
-    def _confirm_send(self, template: str, smtp: str | None, where: str, sender: str) -> None:
+    def _confirm_send(self, template: str, connection: Connection | None, where: str, sender: str) -> None:
         from ir.tui.screens.confirm import ConfirmScreen
 
         assert self.detail is not None
@@ -574,7 +637,7 @@ class NoticesPanel(ReadingPanel):
         def confirmed(text: str | None) -> None:
             if text is not None:
                 self._start("send the notices", tr("Sending {template}", lang, template=template))
-                self._send(incident, template, smtp)
+                self._send(incident, template, connection)
 
         screen = ConfirmScreen(self.dialog_title(tr("Send {template} to {people} people", lang, template=template,
                                                     people=f"{people:,}")),
@@ -582,9 +645,14 @@ class NoticesPanel(ReadingPanel):
         self.app.push_screen(screen, confirmed)
 
     @work(thread=True, group="notice-run", exit_on_error=False)
-    def _send(self, incident: str, template: str, smtp: str | None) -> None:
-        self._run("send the notices", incident,
-                  lambda ws: ws.notices.send(incident, template, smtp=smtp, progress=self._progress), self._sent)
+    def _send(self, incident: str, template: str, connection: Connection | None) -> None:
+        def send(ws: Workspace) -> Any:
+            if connection is None:  # a drill: its outbox
+                return ws.notices.send(incident, template, progress=self._progress)
+            return ws.notices.send(incident, template, smtp=connection.server, starttls=connection.starttls,
+                                   cafile=connection.cafile, progress=self._progress)
+
+        self._run("send the notices", incident, send, self._sent)
 
     def _sent(self, result: Any) -> None:
         lang = self.app.ws.lang

@@ -85,12 +85,13 @@ def connection_of(how: str, text: str, lang: str) -> Connection:
     if how == CA_FILE and len(parts) != 2:
         raise InvalidInput(tr("Write the mail server, a space, then the CA file: mail.example.com:587 "
                               "/etc/ir/relay-ca.pem", lang))
+    usage = tr("Write the mail server as HOST:PORT, e.g. mail.example.com:587", lang)
     if not parts or (how != CA_FILE and len(parts) != 1):
-        raise InvalidInput(tr("Write the mail server as HOST:PORT, e.g. mail.example.com:587", lang))
+        raise InvalidInput(usage)
     try:
         Server.parse(parts[0])
     except IrError:
-        raise InvalidInput(tr("Write the mail server as HOST:PORT, e.g. mail.example.com:587", lang)) from None
+        raise InvalidInput(usage) from None
     cafile = parts[1] if how == CA_FILE else None
     if cafile is not None and not Path(cafile).is_file():
         raise InvalidInput(tr("No such CA file: {path}", lang, path=cafile))

@@ -152,3 +152,25 @@ def test_loading_ahead_writes_nothing(ws: Workspace) -> None:
     with Workspace(ws.store.path, clock=ws.clock, actor="bob", lang="en", create=False) as other:
         assert warm.run(other, incident, lambda: False) == _count(warm.steps(other, incident))
     assert ws.store.data_version() == before  # no other connection committed anything
+
+
+async def test_a_view_built_ahead_fits_a_terminal_resized_since(
+    ws: Workspace, app_factory: Callable[..., IrApp]
+) -> None:
+    open_incident(ws, "Bucket exposed")
+    on_demand = app_factory(warm_up=False)
+    async with on_demand.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        no_blink(on_demand)
+        expected = _screen_text(on_demand.export_screenshot())
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.prebuilt, timeout=20)  # laid out at 80x24
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        no_blink(app)
+        assert _screen_text(app.export_screenshot()) == expected

@@ -370,6 +370,8 @@ ZH_CN: dict[str, str] = {
     "Write the mail server, a space, then the CA file: mail.example.com:587 /etc/ir/relay-ca.pem":
         "请先写邮件服务器，空一格，再写 CA 文件：mail.example.com:587 /etc/ir/relay-ca.pem",
     "No such CA file: {path}": "找不到 CA 文件：{path}",
+    "A render into this folder was interrupted: rendering into it again goes on where it stopped.":
+        "此前向该文件夹的生成曾被中断：再次生成会从中断处继续。",
     "the mail server {server}, unencrypted": "邮件服务器 {server}（未加密）",
     "the mail server {server} over STARTTLS, its certificate checked against {cafile}":
         "邮件服务器 {server}（STARTTLS，按 {cafile} 校验其证书）",

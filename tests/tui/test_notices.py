@@ -141,6 +141,36 @@ async def test_render_the_batch_with_a_progress_bar(
     assert (folder / "manifest.csv").exists()
 
 
+async def test_an_interrupted_render_is_offered_again_and_goes_on_where_it_stopped(
+    ws: Workspace, tmp_path: Path, app_factory: Callable[..., IrApp]
+) -> None:
+    incident = _incident(ws, tmp_path, FACTS)
+    folder = tmp_path / "notices" / incident / "us-individual-en" / "1"
+
+    def cut(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # the terminal closed mid-render
+
+    with pytest.raises(KeyboardInterrupt):
+        ws.notices.render(incident, "us-individual-en", folder, progress=cut)
+    assert folder.is_dir() and not [e for e in ws.incidents.timeline(incident) if e.kind == "notices.rendered"]
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await _notices(pilot, incident, "us-individual-en")
+        await pilot.press("g")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen) and "was interrupted" in dialog.body
+        assert dialog.query_one("#reason", Input).value == str(folder)
+        await pilot.press("enter")
+        await settle(pilot)
+        await wait_until(pilot, lambda: panel.running is None)
+        await wait_until(pilot, lambda: panel.detail is not None and panel.detail.render is not None)
+        # Finished now: the next render goes to a new folder.
+        assert panel.default_folder("us-individual-en") == folder.with_name("2")
+    (event,) = [e for e in ws.incidents.timeline(incident) if e.kind == "notices.rendered"]
+    assert event.payload["out"] == str(folder) and event.payload["count"] == 1
+
+
 async def test_send_needs_an_approval_from_someone_else_then_goes_to_the_mail_server(
     ws: Workspace, tmp_path: Path, app_factory: Callable[..., IrApp], mailbox: Callable[..., Mailbox]  # noqa: F811
 ) -> None:

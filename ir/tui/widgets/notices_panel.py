@@ -414,13 +414,26 @@ class NoticesPanel(ReadingPanel):
         self.app.push_screen(TextScreen(self.dialog_title(title), subject + p.body))
 
     def default_folder(self, template: str) -> Path:
-        """Where a render goes unless the user says otherwise: the next unused
-        ``notices/<incident>/<template>/<n>`` folder beside the workspace."""
+        """Where a render goes unless the user says otherwise: the latest
+        ``notices/<incident>/<template>/<n>`` folder beside the workspace if a render into
+        it was interrupted (rendering into it again goes on where it stopped), else the
+        next unused one."""
         base = self.app.ws.store.path.parent / "notices" / self.incident_id / template
         n = 1
         while (base / str(n)).exists():
             n += 1
-        return base / str(n)
+        latest = base / str(n - 1)
+        return latest if n > 1 and self._unfinished(latest) else base / str(n)
+
+    def _unfinished(self, folder: Path) -> bool:
+        """Whether ``folder`` holds a render of the highlighted template that never ended
+        (the render's own record of what it holds is there; no finished render names it)."""
+        from ir.notices.render import STATE
+
+        if not (folder / STATE).is_file():
+            return False
+        last = self.detail.render if self.detail is not None else None
+        return last is None or Path(last["out"]).resolve() != folder.resolve()
 
     def action_render(self) -> None:
         """Render the highlighted template into a folder (asked first), with a progress bar."""
@@ -444,6 +457,10 @@ class NoticesPanel(ReadingPanel):
             body = tr("Write the notice and a manifest into this folder, and record the render in the timeline.",
                       lang)
         template, incident = choice.id, self.incident_id
+        suggested = self.default_folder(template)
+        if self._unfinished(suggested):
+            body += " " + tr("A render into this folder was interrupted: rendering into it again goes on where it "
+                             "stopped.", lang)
 
         def confirmed(folder: str | None) -> None:
             if folder:
@@ -454,7 +471,7 @@ class NoticesPanel(ReadingPanel):
             return None if text else tr("Give the folder the letters go to.", lang)
 
         screen = ConfirmScreen(self.dialog_title(tr("Render {template}", lang, template=template)), body, lang=lang,
-                               confirm=tr("Render", lang), value=str(self.default_folder(template)),
+                               confirm=tr("Render", lang), value=str(suggested),
                                check=need_folder, reason_prompt=tr("folder", lang))
         self.app.push_screen(screen, confirmed)
 

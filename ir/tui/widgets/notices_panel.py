@@ -274,19 +274,19 @@ class NoticesPanel(ReadingPanel):
             return snapshot, None  # the list shows; reading the detail again reports why
 
     def loaded(self, data: tuple[NoticesSnapshot, NoticeDetail | None]) -> None:
-        data, detail = data[0], data[1]
-        self.snapshot = data
+        snapshot, detail = data
+        self.snapshot = snapshot
         lang = self.app.ws.lang
         templates = self.query_one("#templates", OptionList)
         kept = self.current()
         width = self.size.width - 2 if self.size.width > 20 else 78
         with self.prevent(OptionList.OptionHighlighted):
-            templates.set_options(Option(choice_prompt(c, lang, width), id=c.id) for c in data.templates)
-            ids = [c.id for c in data.templates]
+            templates.set_options(Option(choice_prompt(c, lang, width), id=c.id) for c in snapshot.templates)
+            ids = [c.id for c in snapshot.templates]
             if ids:
                 templates.highlighted = ids.index(kept.id) if kept is not None and kept.id in ids else 0
         title = tr("Notice templates ({count}) · {people} people affected", lang, count=len(ids),
-                   people=f"{data.people:,}")
+                   people=f"{snapshot.people:,}")
         self.query_one("#notices-title", Label).update(title)
         choice = self.current()
         if detail is not None and choice is not None and choice.id == detail.template:

@@ -111,6 +111,20 @@ async def test_preview_shows_the_letter_of_one_real_person(
     assert not (tmp_path / "notices").exists()
 
 
+async def _render(pilot: Pilot[None], app: IrApp, panel: NoticesPanel, folder: Path) -> ConfirmScreen:
+    """Press g, check the dialog proposes ``folder``, render into it and wait for the end;
+    return the dialog."""
+    await pilot.press("g")
+    await settle(pilot)
+    dialog = app.screen
+    assert isinstance(dialog, ConfirmScreen)
+    assert dialog.query_one("#reason", Input).value == str(folder)
+    await pilot.press("enter")
+    await settle(pilot)
+    await wait_until(pilot, lambda: panel.running is None)
+    return dialog
+
+
 async def test_render_the_batch_with_a_progress_bar(
     ws: Workspace, tmp_path: Path, app_factory: Callable[..., IrApp]
 ) -> None:
@@ -118,15 +132,9 @@ async def test_render_the_batch_with_a_progress_bar(
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         panel = await _notices(pilot, incident, "us-individual-en")
-        await pilot.press("g")
-        await settle(pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ConfirmScreen) and "(1 people)" in dialog.body
         folder = tmp_path / "notices" / incident / "us-individual-en" / "1"
-        assert dialog.query_one("#reason", Input).value == str(folder)
-        await pilot.press("enter")
-        await settle(pilot)
-        await wait_until(pilot, lambda: panel.running is None)
+        dialog = await _render(pilot, app, panel, folder)
+        assert "(1 people)" in dialog.body
         bar = panel.query_one("#notice-progress", ProgressBar)
         assert bar.total == 1 and bar.progress == bar.total
         assert "1 letters in" in str(panel.query_one("#notice-run-label").render())
@@ -156,14 +164,8 @@ async def test_an_interrupted_render_is_offered_again_and_goes_on_where_it_stopp
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         panel = await _notices(pilot, incident, "us-individual-en")
-        await pilot.press("g")
-        await settle(pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ConfirmScreen) and "was interrupted" in dialog.body
-        assert dialog.query_one("#reason", Input).value == str(folder)
-        await pilot.press("enter")
-        await settle(pilot)
-        await wait_until(pilot, lambda: panel.running is None)
+        dialog = await _render(pilot, app, panel, folder)
+        assert "was interrupted" in dialog.body
         await wait_until(pilot, lambda: panel.detail is not None and panel.detail.render is not None)
         # Finished now: the next render goes to a new folder.
         assert panel.default_folder("us-individual-en") == folder.with_name("2")
